@@ -1,0 +1,83 @@
+"""One error shape for every API failure: RFC 7807 problem details with a stable code."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from cases.errors import DomainError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://sotttt.example/problems/"
+
+_DRF_CODES = [
+    (exceptions.NotAuthenticated, "not_authenticated", _("Authentication required.")),
+    (exceptions.AuthenticationFailed, "authentication_failed", _("Authentication failed.")),
+    (exceptions.PermissionDenied, "permission", _("Your role does not allow this action.")),
+    (exceptions.NotFound, "not_found", _("Not found.")),
+    (exceptions.MethodNotAllowed, "method_not_allowed", _("Method not allowed.")),
+    (exceptions.NotAcceptable, "not_acceptable", _("Not acceptable.")),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type", _("Unsupported media type.")),
+    (exceptions.Throttled, "throttled", _("Too many requests.")),
+    (exceptions.ParseError, "validation", _("The request body could not be parsed.")),
+    (exceptions.ValidationError, "validation", _("The data sent is not valid.")),
+]
+
+
+def problem(*, status_code: int, code: str, title: str, detail=None, instance: str = "", **extra) -> dict:
+    body = {"type": PROBLEM_BASE + code, "code": code, "title": str(title), "status": status_code}
+    if detail:
+        body["detail"] = str(detail)
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return body
+
+
+def problem_exception_handler(exc, context):
+    request = context.get("request")
+    instance = request.get_full_path() if request is not None else ""
+    if isinstance(exc, DomainError):
+        body = problem(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+                       instance=instance, **exc.extra)
+        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    code, title = "error", _("The request could not be carried out.")
+    for klass, klass_code, klass_title in _DRF_CODES:
+        if isinstance(exc, klass):
+            code, title = klass_code, klass_title
+            break
+    extra = {}
+    detail = None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        extra["errors"] = errors
+        detail = _("Check the fields listed in “errors”.")
+    else:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+    response.data = problem(status_code=response.status_code, code=code, title=title, detail=detail,
+                            instance=instance, **extra)
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def _json_problem(request, status_code: int, code: str, title: str) -> JsonResponse:
+    return JsonResponse(problem(status_code=status_code, code=code, title=title, instance=request.get_full_path()),
+                        status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def api_not_found(request, exception=None):
+    return _json_problem(request, status.HTTP_404_NOT_FOUND, "not_found", _("Not found."))
+
+
+def api_server_error(request):
+    return _json_problem(request, status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error",
+                         _("An unexpected error occurred; it has been logged."))

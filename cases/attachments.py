@@ -1,0 +1,67 @@
+"""Checks on uploaded files: size, and type proven by content (never by name or header)."""
+
+import io
+import zipfile
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ValidationFailed
+
+IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
+PDF = ("application/pdf", ".pdf")
+DOCX = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx")
+# Pillow refuses images larger than this many pixels (decompression bombs).
+Image.MAX_IMAGE_PIXELS = 60_000_000
+
+
+def _refuse(message: str):
+    raise ValidationFailed(message, extra={"errors": {"file": [message]}})
+
+
+def upload_inspect(upload) -> tuple[str, str]:
+    """Return (content type, extension) of an accepted upload, or raise ValidationFailed."""
+    if upload is None:
+        _refuse(_("No file was sent."))
+    if upload.size == 0:
+        _refuse(_("The file is empty."))
+    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        _refuse(_("The file is larger than %(limit)d MB.") % {"limit": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)})
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    try:
+        if head.startswith(b"%PDF-"):
+            return PDF
+        if head.startswith(b"PK\x03\x04"):
+            return _docx_check(upload)
+        return _image_check(upload)
+    finally:
+        upload.seek(0)
+
+
+def _docx_check(upload) -> tuple[str, str]:
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = set(archive.namelist())
+            if "[Content_Types].xml" in names and "word/document.xml" in names:
+                return DOCX
+    except zipfile.BadZipFile:
+        pass
+    _refuse(_("Only images (JPEG, PNG, WebP), PDF and DOCX files are accepted."))
+
+
+def _image_check(upload) -> tuple[str, str]:
+    try:
+        data = upload.read()
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # verify() does not decode; a truncated image fails here
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError, ValueError):
+        _refuse(_("Only images (JPEG, PNG, WebP), PDF and DOCX files are accepted."))
+    if image_format not in IMAGE_TYPES:
+        _refuse(_("Only images (JPEG, PNG, WebP), PDF and DOCX files are accepted."))
+    return IMAGE_TYPES[image_format]

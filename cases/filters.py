@@ -1,0 +1,43 @@
+"""FilterSets for case lists, used by the API and the pages alike."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .models import Case
+from .selectors import due_soon_q, overdue_q
+from .workflow import State
+
+
+class CaseFilter(django_filters.FilterSet):
+    type = django_filters.CharFilter(field_name="case_type__code", label=_("Case type code"))
+    domain = django_filters.ChoiceFilter(field_name="case_type__domain",
+                                         choices=[("licensing", _("Licensing")), ("inspection", _("Inspection"))])
+    state = django_filters.MultipleChoiceFilter(choices=State.choices)
+    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    decided_after = django_filters.IsoDateTimeFilter(field_name="decided_at", lookup_expr="gte")
+    decided_before = django_filters.IsoDateTimeFilter(field_name="decided_at", lookup_expr="lt")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    due_soon = django_filters.BooleanFilter(method="filter_due_soon")
+    q = django_filters.CharFilter(method="filter_text", label=_("Text search"))
+
+    class Meta:
+        model = Case
+        fields = ["type", "domain", "state", "assignee"]
+
+    def filter_overdue(self, queryset, name, value):
+        return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())
+
+    def filter_due_soon(self, queryset, name, value):
+        return queryset.filter(due_soon_q()) if value else queryset.exclude(due_soon_q())
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__icontains=value) | Q(subject_name__icontains=value) | Q(summary__icontains=value)
+        )

@@ -1,0 +1,48 @@
+"""Reads: which cases a user may see, overdue and due soon."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from . import roles as r
+from .models import Case
+from .workflow import CLOCK_RUNNING
+
+
+def cases_visible(*, user) -> QuerySet[Case]:
+    """Cases the user's roles let them read: scoping is by domain, and for inspectors by team."""
+    roles = r.user_roles(user)
+    qs = Case.objects.select_related("case_type", "assignee")
+    if roles & {r.ADMINISTRATOR, r.DEPARTMENT_HEAD, r.REPORTER}:
+        return qs
+    scope = Q(pk__in=[])
+    if r.LICENSING_OFFICER in roles:
+        scope |= Q(case_type__domain="licensing")
+    if r.INSPECTION_LEAD in roles:
+        scope |= Q(case_type__domain="inspection")
+    if r.INSPECTOR in roles:
+        team = Case.members.through.objects.filter(user_id=user.pk).values("case_id")
+        scope |= Q(case_type__domain="inspection") & (Q(assignee=user) | Q(pk__in=team))
+    return qs.filter(scope)
+
+
+def overdue_q(now=None) -> Q:
+    return Q(state__in=CLOCK_RUNNING, due_at__lt=now or timezone.now())
+
+
+def due_soon_q(now=None, hours: int | None = None) -> Q:
+    now = now or timezone.now()
+    horizon = now + timedelta(hours=hours if hours is not None else settings.DUE_SOON_HOURS)
+    return Q(state__in=CLOCK_RUNNING, due_at__gte=now, due_at__lt=horizon)
+
+
+def case_domain_roles_may_work(*, user, domain: str) -> bool:
+    """Roles that act on cases of a domain (notes, files); the reporter only reads."""
+    roles = r.user_roles(user)
+    working = {
+        "licensing": {r.LICENSING_OFFICER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR},
+        "inspection": {r.INSPECTOR, r.INSPECTION_LEAD, r.DEPARTMENT_HEAD, r.ADMINISTRATOR},
+    }[domain]
+    return bool(roles & working)

@@ -1,0 +1,360 @@
+"""Writes on cases. Each service owns its transaction and writes the timeline event inside it."""
+
+import hashlib
+import uuid as uuid_lib
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from worker.outbox import outbox_enqueue
+
+from . import roles as r
+from .attachments import upload_inspect
+from .deadlines import clock_used_compute, due_at_compute, due_at_remaining
+from .errors import Conflict, InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
+from .models import Attachment, Case, CaseEvent, CaseType, Sequence, state_write_allowed
+from .workflow import INITIAL_STATE, TERMINAL, Effect, State, Transition, transition_get
+
+User = get_user_model()
+
+# Work that follows a transition, run by the worker after commit.
+TASKS_AFTER = {"approve": "cases.case_result_issue"}
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _local_year(moment: datetime) -> int:
+    return timezone.localtime(moment).year
+
+
+def sequence_next(*, key: str, year: int) -> int:
+    """The next number of a gap-free yearly counter. Call inside the transaction that uses it:
+    the row lock serialises takers, and a rollback gives the number back."""
+    Sequence.objects.get_or_create(key=key, year=year)
+    seq = Sequence.objects.select_for_update().get(key=key, year=year)
+    seq.last_value += 1
+    seq.save(update_fields=["last_value"])
+    return seq.last_value
+
+
+def _event(case: Case, *, actor, kind: str, action: str = "", from_state: str = "", to_state: str = "",
+           before: dict | None = None, after: dict | None = None, note: str = "", at=None) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case, actor=actor, kind=kind, action=action, from_state=from_state, to_state=to_state,
+        before=before or {}, after=after or {}, note=note, at=at or timezone.now(),
+    )
+
+
+def _lock(case_id: int) -> Case:
+    try:
+        return Case.objects.select_for_update(of=("self",)).select_related("case_type", "terms").get(pk=case_id)
+    except Case.DoesNotExist:
+        raise NotFound(_("Case not found.")) from None
+
+
+# --- Create ----------------------------------------------------------------------------------------
+
+
+def case_create(
+    *, actor, case_type: CaseType, subject_name: str, received_at: datetime | None = None, summary: str = "",
+    subject_address: str = "", contact_email: str = "", contact_phone: str = "", data: dict | None = None,
+    uuid: uuid_lib.UUID | None = None,
+) -> tuple[Case, bool]:
+    """Receive a case. Returns (case, created); a retried request with the same uuid returns the stored case."""
+    if not (r.CREATE_ROLES[case_type.domain] & r.user_roles(actor)):
+        raise NotAllowed(_("Your role cannot open cases of this kind."))
+    fields = {
+        "case_type_id": case_type.pk, "subject_name": subject_name, "summary": summary,
+        "subject_address": subject_address, "contact_email": contact_email, "contact_phone": contact_phone,
+        "data": data or {},
+    }
+    if uuid is not None:
+        existing = Case.objects.filter(uuid=uuid).first()
+        if existing is not None:
+            return _case_same_request(existing, actor=actor, fields=fields), False
+    if not case_type.active:
+        raise ValidationFailed(_("This procedure no longer accepts new cases."), extra={"errors": {"case_type": [
+            _("This procedure no longer accepts new cases.")]}})
+    now = timezone.now()
+    received_at = received_at or now
+    if received_at > now + timedelta(minutes=5):
+        raise ValidationFailed(_("The receipt time cannot be in the future."),
+                               extra={"errors": {"received_at": [_("The receipt time cannot be in the future.")]}})
+    terms = case_type.terms_on(timezone.localtime(received_at).date())
+    if terms is None:
+        raise ValidationFailed(_("No terms of this procedure were in force on the receipt date."),
+                               extra={"errors": {"received_at": [_("No terms in force on this date.")]}})
+    try:
+        with transaction.atomic():
+            year = _local_year(received_at)
+            number = sequence_next(key=f"case:{case_type.code}", year=year)
+            due_at = None
+            if terms.limit_amount is not None:
+                due_at = due_at_compute(start=received_at, amount=terms.limit_amount, unit=terms.limit_unit)
+            case = Case.objects.create(
+                uuid=uuid or uuid_lib.uuid4(),
+                reference=f"{case_type.reference_prefix}-{year}-{number:05d}",
+                terms=terms,
+                state=INITIAL_STATE[case_type.domain],
+                created_by=actor,
+                received_at=received_at,
+                due_at=due_at,
+                clock_started_at=received_at,
+                **fields,
+            )
+            _event(case, actor=actor, kind=CaseEvent.Kind.CREATED, to_state=case.state,
+                   after={"reference": case.reference, "due_at": _iso(due_at), "received_at": _iso(received_at)})
+            outbox_enqueue("cases.case_intake", case_id=case.pk)
+    except IntegrityError:
+        # Two deliveries of one request raced on the uuid: the other one stored it.
+        existing = Case.objects.filter(uuid=uuid).first() if uuid else None
+        if existing is None:
+            raise
+        return _case_same_request(existing, actor=actor, fields=fields), False
+    return case, True
+
+
+def _case_same_request(case: Case, *, actor, fields: dict) -> Case:
+    stored = {name: getattr(case, name) for name in fields}
+    if case.created_by_id != actor.pk or stored != fields:
+        raise Conflict(_("A different case was already stored under this id."),
+                       extra={"stored": {"id": case.pk, "reference": case.reference}})
+    return case
+
+
+# --- Transitions -----------------------------------------------------------------------------------
+
+
+def case_transition(
+    *, case_id: int, actor, action: str, version: int | None = None, note: str = "",
+    new_due_at: datetime | None = None,
+) -> Case:
+    """Take one workflow action. Exactly one of two concurrent actions wins; the other gets StaleVersion
+    (same version read) or InvalidTransition (the state moved on)."""
+    with transaction.atomic():
+        case = _lock(case_id)
+        transition = transition_get(case.case_type.domain, action)
+        if transition is None:
+            raise ValidationFailed(_("Unknown action “%(action)s”.") % {"action": action},
+                                   extra={"errors": {"action": [_("Unknown action.")]}})
+        if actor is not None and not (transition.roles & r.user_roles(actor)):
+            raise NotAllowed(_("Your role cannot take the action “%(action)s”.") % {"action": transition.label})
+        if version is not None and version != case.version:
+            raise StaleVersion(extra={"current_version": case.version})
+        if case.state not in transition.sources:
+            raise InvalidTransition(
+                _("“%(action)s” is not possible while the case is “%(state)s”.")
+                % {"action": transition.label, "state": State(case.state).label},
+                extra={"state": case.state},
+            )
+        note = (note or "").strip()
+        if transition.requires_note and not note:
+            raise ValidationFailed(_("This action needs written reasons."),
+                                   extra={"errors": {"note": [_("Written reasons are required.")]}})
+        _transition_apply(case, transition, actor=actor, note=note, new_due_at=new_due_at)
+        task = TASKS_AFTER.get(action)
+        if task:
+            outbox_enqueue(task, case_id=case.pk)
+    return case
+
+
+def _transition_apply(case: Case, transition: Transition, *, actor, note: str, new_due_at=None) -> None:
+    now = timezone.now()
+    watched = ("state", "due_at", "paused_at", "decided_at", "closed_at", "outcome", "proposal", "result_number")
+    before = {name: _iso(getattr(case, name)) for name in watched}
+    terms = case.terms
+    due_before = case.due_at
+    for effect in transition.effects:
+        if effect == Effect.PAUSE_CLOCK and terms.limit_amount is not None:
+            case.clock_used += clock_used_compute(start=case.clock_started_at, until=now, unit=terms.limit_unit)
+            case.paused_at = now
+        elif effect == Effect.RESUME_CLOCK and terms.limit_amount is not None:
+            case.paused_at = None
+            case.clock_started_at = now
+            case.due_at = due_at_remaining(start=now, amount=terms.limit_amount, unit=terms.limit_unit,
+                                           used=case.clock_used)
+        elif effect == Effect.RECORD_PROPOSAL:
+            case.proposal = transition.proposal or ""
+            case.outcome_reasons = note if transition.proposal == "refuse" else ""
+        elif effect == Effect.DECIDE:
+            case.decided_at = now
+            case.outcome = transition.outcome or ""
+            if note:
+                case.outcome_reasons = note
+        elif effect == Effect.CLOSE:
+            case.closed_at = now
+        elif effect == Effect.NEW_DUE_DATE:
+            if new_due_at is None or new_due_at <= now:
+                raise ValidationFailed(_("A new appointment date in the future is required."),
+                                       extra={"errors": {"new_due_at": [_("A future date is required.")]}})
+            if case.due_at and new_due_at <= case.due_at:
+                raise ValidationFailed(_("The new appointment must be later than the current due date."),
+                                       extra={"errors": {"new_due_at": [_("Must be later than the due date.")]}})
+            case.due_at = new_due_at
+    if case.due_at != due_before and (case.due_at is None or case.due_at > now):
+        case.overdue_flagged_at = None
+    from_state = case.state
+    if transition.target is not None:
+        with state_write_allowed():
+            case.state = transition.target
+    if transition.outcome and not case.outcome:
+        case.outcome = transition.outcome
+    case.version += 1
+    case.save()
+    after = {name: _iso(getattr(case, name)) for name in watched}
+    changed_before = {k: v for k, v in before.items() if after[k] != v}
+    changed_after = {k: after[k] for k in changed_before}
+    _event(case, actor=actor, kind=CaseEvent.Kind.TRANSITION, action=transition.action, from_state=from_state,
+           to_state=case.state, before=changed_before, after=changed_after, note=note, at=now)
+    if case.due_at != due_before:
+        _event(case, actor=actor, kind=CaseEvent.Kind.DUE_DATE, action=transition.action,
+               before={"due_at": _iso(due_before)}, after={"due_at": _iso(case.due_at)}, note=note, at=now)
+
+
+def case_result_issue(*, case_id: int) -> Case | None:
+    """Give an approved case its result number and mark it issued. A second call changes nothing."""
+    with transaction.atomic():
+        case = _lock(case_id)
+        if case.state != State.APPROVED:
+            return None
+        unit = case.terms.result_unit or "VB"
+        number = sequence_next(key=f"result:{unit}", year=_local_year(case.decided_at))
+        case.result_number = f"{number}/{unit}-{settings.AGENCY_CODE}"
+        _transition_apply(case, transition_get(case.case_type.domain, "issue"), actor=None, note="")
+    return case
+
+
+# --- Assignment, notes, intake, overdue --------------------------------------------------------------
+
+ASSIGNABLE_ROLES = {
+    "licensing": (r.LICENSING_OFFICER, r.DEPARTMENT_HEAD),
+    "inspection": (r.INSPECTOR, r.INSPECTION_LEAD),
+}
+
+
+def case_assign(*, case_id: int, actor, assignee, version: int | None = None) -> Case:
+    with transaction.atomic():
+        case = _lock(case_id)
+        if actor is not None and not (r.ASSIGN_ROLES[case.case_type.domain] & r.user_roles(actor)):
+            raise NotAllowed(_("Your role cannot assign cases of this kind."))
+        if version is not None and version != case.version:
+            raise StaleVersion(extra={"current_version": case.version})
+        if case.state in TERMINAL:
+            raise InvalidTransition(_("A closed case cannot be reassigned."), extra={"state": case.state})
+        if assignee is not None and not (set(ASSIGNABLE_ROLES[case.case_type.domain]) & r.user_roles(assignee)):
+            raise ValidationFailed(_("This person has no role that works on cases of this kind."),
+                                   extra={"errors": {"assignee": [_("Not eligible for this kind of case.")]}})
+        _assign(case, actor=actor, assignee=assignee)
+    return case
+
+
+def _assign(case: Case, *, actor, assignee) -> None:
+    before = {"assignee": case.assignee_id}
+    case.assignee = assignee
+    case.version += 1
+    case.save(update_fields=["assignee", "version", "updated_at"])
+    _event(case, actor=actor, kind=CaseEvent.Kind.ASSIGNMENT, before=before,
+           after={"assignee": assignee.pk if assignee else None})
+
+
+def case_note_add(*, case_id: int, actor, text: str) -> CaseEvent:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(_("The note is empty."), extra={"errors": {"text": [_("This field is required.")]}})
+    with transaction.atomic():
+        case = _lock(case_id)
+        from .selectors import case_domain_roles_may_work
+
+        if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
+            raise NotAllowed(_("Your role cannot add notes to this case."))
+        return _event(case, actor=actor, kind=CaseEvent.Kind.NOTE, note=text)
+
+
+def case_intake(*, case_id: int) -> Case | None:
+    """After receipt: assign a licensing case to the officer with the fewest open cases of its procedure."""
+    with transaction.atomic():
+        case = _lock(case_id)
+        if case.intake_completed_at is not None:
+            return None
+        if case.assignee_id is None and case.case_type.domain == "licensing" and case.state not in TERMINAL:
+            officer = officer_least_loaded(case_type_id=case.case_type_id)
+            if officer is not None:
+                _assign(case, actor=None, assignee=officer)
+        case.intake_completed_at = timezone.now()
+        case.save(update_fields=["intake_completed_at", "updated_at"])
+        _event(case, actor=None, kind=CaseEvent.Kind.INTAKE,
+               after={"assignee": case.assignee_id, "due_at": _iso(case.due_at)})
+    return case
+
+
+def officer_least_loaded(*, case_type_id: int):
+    open_here = Q(assigned_cases__case_type_id=case_type_id) & ~Q(assigned_cases__state__in=TERMINAL)
+    return (
+        User.objects.filter(is_active=True, groups__name=r.LICENSING_OFFICER)
+        .annotate(load=Count("assigned_cases", filter=open_here, distinct=True))
+        .order_by("load", "pk")
+        .first()
+    )
+
+
+def case_overdue_flag(*, case_id: int) -> bool:
+    """Record on the timeline, once, that a case went past its due date."""
+    with transaction.atomic():
+        case = _lock(case_id)
+        if case.overdue_flagged_at is not None or not case.is_overdue:
+            return False
+        case.overdue_flagged_at = timezone.now()
+        case.save(update_fields=["overdue_flagged_at", "updated_at"])
+        _event(case, actor=None, kind=CaseEvent.Kind.OVERDUE, after={"due_at": _iso(case.due_at)})
+    return True
+
+
+# --- Attachments -------------------------------------------------------------------------------------
+
+
+def attachment_add(*, case_id: int, actor, upload, description: str = "",
+                   uuid: uuid_lib.UUID | None = None) -> tuple[Attachment, bool]:
+    """Store a checked file on a case. The same content sent twice is stored once."""
+    content_type, extension = upload_inspect(upload)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    sha256 = digest.hexdigest()
+    upload.seek(0)
+    with transaction.atomic():
+        case = _lock(case_id)
+        from .selectors import case_domain_roles_may_work
+
+        if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
+            raise NotAllowed(_("Your role cannot add files to this case."))
+        if uuid is not None:
+            same_id = Attachment.objects.filter(uuid=uuid).first()
+            if same_id is not None:
+                if same_id.case_id != case.pk or same_id.sha256 != sha256:
+                    raise Conflict(_("A different file was already stored under this id."))
+                return same_id, False
+        existing = Attachment.objects.filter(case=case, sha256=sha256).first()
+        if existing is not None:
+            return existing, False
+        attachment = Attachment(
+            uuid=uuid or uuid_lib.uuid4(), case=case, original_name=(upload.name or "file")[-255:],
+            content_type=content_type, extension=extension, size=upload.size, sha256=sha256,
+            description=description, uploaded_by=actor,
+        )
+        attachment.file.save(f"upload{extension}", upload, save=False)
+        try:  # if the row cannot be stored, the file must not stay behind
+            attachment.save()
+            _event(case, actor=actor, kind=CaseEvent.Kind.ATTACHMENT,
+                   after={"attachment": str(attachment.uuid), "name": attachment.original_name,
+                          "size": attachment.size, "type": content_type})
+        except Exception:
+            attachment.file.delete(save=False)
+            raise
+    return attachment, True

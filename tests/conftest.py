@@ -1,0 +1,136 @@
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from cases import roles as r
+
+from .factories import UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def officer(db):
+    return UserFactory(roles=[r.LICENSING_OFFICER])
+
+
+@pytest.fixture
+def officer2(db):
+    return UserFactory(roles=[r.LICENSING_OFFICER])
+
+
+@pytest.fixture
+def head(db):
+    return UserFactory(roles=[r.DEPARTMENT_HEAD])
+
+
+@pytest.fixture
+def inspector(db):
+    return UserFactory(roles=[r.INSPECTOR])
+
+
+@pytest.fixture
+def lead(db):
+    return UserFactory(roles=[r.INSPECTION_LEAD])
+
+
+@pytest.fixture
+def reporter(db):
+    return UserFactory(roles=[r.REPORTER])
+
+
+@pytest.fixture
+def administrator(db):
+    return UserFactory(roles=[r.ADMINISTRATOR])
+
+
+@pytest.fixture
+def users(officer, head, inspector, lead, reporter, administrator):
+    return {r.LICENSING_OFFICER: officer, r.DEPARTMENT_HEAD: head, r.INSPECTOR: inspector,
+            r.INSPECTION_LEAD: lead, r.REPORTER: reporter, r.ADMINISTRATOR: administrator}
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` signs in with a token, as tablets and scripts do."""
+    client = APIClient()
+
+    def as_user(user):
+        from rest_framework.authtoken.models import Token
+
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    client.as_user = as_user
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _redis():
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, settings):
+    """A real `celery worker` process on Redis, against this test's PostgreSQL database.
+
+    Function-scoped so that no worker sees another test's messages; the queue is purged first.
+    """
+    from worker.celery import app
+
+    _redis().flushdb()
+    db = settings.DATABASES["default"]
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    log_path = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker.celery", "worker", "--pool=prefork", "--concurrency=2",
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", name],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: process.poll() is not None or app.control.ping(destination=[name], timeout=0.5),
+                 timeout=60, message="the Celery worker to answer a ping")
+        if process.poll() is not None:
+            raise AssertionError("worker exited:\n" + log_path.read_text())
+        process.log_path = log_path
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,38 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from cases import services
+from cases.models import CaseType
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Nguyễn"
+    last_name = factory.Sequence(lambda n: f"Văn {n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@sotttt.example")
+    password = factory.django.Password("pw-test-1234")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(*Group.objects.filter(name__in=extracted))
+
+
+def case_make(*, actor, type_code: str = "printing_licence", received_at=None, path: tuple[str, ...] = (),
+              head=None, subject_name: str = "Công ty TNHH In Hoàng Long", **extra):
+    """A case received through the service and walked through `path` (actions), as a user would."""
+    case, _ = services.case_create(actor=actor, case_type=CaseType.objects.get(code=type_code),
+                                   subject_name=subject_name, received_at=received_at, **extra)
+    for action in path:
+        by = head if action in {"approve", "refuse", "return_for_review", "revoke"} and head else actor
+        note = "Lý do: hồ sơ chưa đạt yêu cầu." if action in {
+            "request_supplement", "propose_refusal", "refuse", "withdraw", "return_for_review", "revoke", "cancel",
+            "conclude", "apologise_late"} else ""
+        case = services.case_transition(case_id=case.pk, actor=by, action=action, note=note)
+    case.refresh_from_db()
+    return case

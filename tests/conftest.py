@@ -101,7 +101,7 @@ def celery_worker(transactional_db, tmp_path, settings):
     """
     from worker.celery import app
 
-    _redis().flushdb()
+    _redis().delete(settings.CELERY_TASK_DEFAULT_QUEUE)
     db = settings.DATABASES["default"]
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = tmp_path / "worker.log"
@@ -110,6 +110,7 @@ def celery_worker(transactional_db, tmp_path, settings):
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "PYTHONUNBUFFERED": "1",
@@ -117,7 +118,7 @@ def celery_worker(transactional_db, tmp_path, settings):
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "worker.celery", "worker", "--pool=prefork", "--concurrency=2",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", name],
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", name, "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:

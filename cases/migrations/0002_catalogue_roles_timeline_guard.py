@@ -13,7 +13,7 @@ CATALOGUE = [
     ("bulletin", "Cấp giấy phép xuất bản bản tin", "Licence to publish a bulletin", "licensing", 2, "BT",
      "GP", 30, "calendar_days", "Luật Báo chí 2016, Điều 34"),
     ("printing_licence", "Cấp giấy phép hoạt động in", "Printing activity licence", "licensing", 3, "GPIN",
-     "GP", 15, "calendar_days", "Nghị định 60/2014/NĐ-CP; Nghị định 25/2018/NĐ-CP"),
+     "GP", 15, "working_days", "Nghị định 60/2014/NĐ-CP; Nghị định 25/2018/NĐ-CP"),
     ("print_registration", "Đăng ký hoạt động cơ sở in", "Registration of a print facility", "licensing", 4, "DKIN",
      "VB", 3, "working_days", "Nghị định 60/2014/NĐ-CP, Điều 14; Nghị định 25/2018/NĐ-CP"),
     ("noncommercial_publication", "Cấp giấy phép xuất bản tài liệu không kinh doanh",

@@ -10,3 +10,7 @@ from .base import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT", "/tmp/sttt-test-media"))  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# One database and one Celery queue per test run, so that runs side by side never share state.
+DATABASES["default"]["TEST"] = {"NAME": f"test_sttt_{os.getpid()}"}  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"test-{os.getpid()}"

@@ -26,4 +26,5 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 messages: install
+	$(PY) manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv

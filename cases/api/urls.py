@@ -1,8 +1,8 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from . import views
+from .auth import TokenLoginView
 
 router = DefaultRouter()
 router.register("case-types", views.CaseTypeViewSet, basename="case-type")
@@ -11,6 +11,6 @@ router.register(r"cases/(?P<case_pk>\d+)/attachments", views.CaseAttachmentViewS
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", TokenLoginView.as_view(), name="auth-token"),
     path("", include(router.urls)),
 ]

@@ -4,6 +4,7 @@ import io
 import zipfile
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -27,7 +28,7 @@ def upload_inspect(upload) -> tuple[str, str]:
     if upload.size == 0:
         _refuse(_("The file is empty."))
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
-        _refuse(_("The file is larger than %(limit)d MB.") % {"limit": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)})
+        _refuse(_("The file is larger than %(limit)s.") % {"limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES)})
     upload.seek(0)
     head = upload.read(8)
     upload.seek(0)

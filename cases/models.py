@@ -36,11 +36,10 @@ class _ProtectedStateDescriptor(DeferredAttribute):
 
     def __set__(self, instance, value):
         current = instance.__dict__.get(self.field_name, None)
-        if (
-            self.field_name in instance.__dict__
-            and current is not None
-            and value != current
-            and not _state_write_allowed.get()
+        if not _state_write_allowed.get() and (
+            (self.field_name in instance.__dict__ and current is not None and value != current)
+            # A stored case loaded without its state (only()/defer()): saving would write the new value.
+            or (self.field_name not in instance.__dict__ and not instance._state.adding)
         ):
             raise ProtectedStateError("Case.state changes only through a workflow transition.")
         instance.__dict__[self.field_name] = value

@@ -18,6 +18,7 @@ from .attachments import upload_inspect
 from .deadlines import clock_used_compute, due_at_compute, due_at_remaining
 from .errors import Conflict, InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from .models import Attachment, Case, CaseEvent, CaseType, Sequence, state_write_allowed
+from .selectors import case_domain_roles_may_work
 from .workflow import INITIAL_STATE, TERMINAL, Effect, State, Transition, transition_get
 
 User = get_user_model()
@@ -75,10 +76,13 @@ def case_create(
         "subject_address": subject_address, "contact_email": contact_email, "contact_phone": contact_phone,
         "data": data or {},
     }
+    # A receipt time sent by the client is part of the request; one left out defaults to "now" and is not.
+    requested_received_at = received_at
     if uuid is not None:
         existing = Case.objects.filter(uuid=uuid).first()
         if existing is not None:
-            return _case_same_request(existing, actor=actor, fields=fields), False
+            return _case_same_request(existing, actor=actor, fields=fields,
+                                      received_at=requested_received_at), False
     if not case_type.active:
         raise ValidationFailed(_("This procedure no longer accepts new cases."), extra={"errors": {"case_type": [
             _("This procedure no longer accepts new cases.")]}})
@@ -117,12 +121,14 @@ def case_create(
         existing = Case.objects.filter(uuid=uuid).first() if uuid else None
         if existing is None:
             raise
-        return _case_same_request(existing, actor=actor, fields=fields), False
+        return _case_same_request(existing, actor=actor, fields=fields, received_at=requested_received_at), False
     return case, True
 
 
-def _case_same_request(case: Case, *, actor, fields: dict) -> Case:
+def _case_same_request(case: Case, *, actor, fields: dict, received_at: datetime | None = None) -> Case:
     stored = {name: getattr(case, name) for name in fields}
+    if received_at is not None:
+        fields, stored = {**fields, "received_at": received_at}, {**stored, "received_at": case.received_at}
     if case.created_by_id != actor.pk or stored != fields:
         raise Conflict(_("A different case was already stored under this id."),
                        extra={"stored": {"id": case.pk, "reference": case.reference}})
@@ -176,10 +182,16 @@ def _transition_apply(case: Case, transition: Transition, *, actor, note: str, n
             case.clock_used += clock_used_compute(start=case.clock_started_at, until=now, unit=terms.limit_unit)
             case.paused_at = now
         elif effect == Effect.RESUME_CLOCK and terms.limit_amount is not None:
+            # A case already past its due date when paused has no time left to resume: it stays late
+            # (only an apology letter sets a new appointment date).
+            late_when_paused = None not in (case.due_at, case.paused_at) and case.paused_at > case.due_at
             case.paused_at = None
             case.clock_started_at = now
-            case.due_at = due_at_remaining(start=now, amount=terms.limit_amount, unit=terms.limit_unit,
-                                           used=case.clock_used)
+            if not late_when_paused:
+                recomputed = due_at_remaining(start=now, amount=terms.limit_amount, unit=terms.limit_unit,
+                                              used=case.clock_used)
+                # Never earlier than the date already promised (an apology letter's new appointment).
+                case.due_at = max(recomputed, case.due_at) if case.due_at else recomputed
         elif effect == Effect.RECORD_PROPOSAL:
             case.proposal = transition.proposal or ""
             case.outcome_reasons = note if transition.proposal == "refuse" else ""
@@ -265,15 +277,13 @@ def _assign(case: Case, *, actor, assignee) -> None:
 
 
 def case_note_add(*, case_id: int, actor, text: str) -> CaseEvent:
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed(_("The note is empty."), extra={"errors": {"text": [_("This field is required.")]}})
     with transaction.atomic():
         case = _lock(case_id)
-        from .selectors import case_domain_roles_may_work
-
         if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
             raise NotAllowed(_("Your role cannot add notes to this case."))
+        text = (text or "").strip()
+        if not text:
+            raise ValidationFailed(_("The note is empty."), extra={"errors": {"text": [_("This field is required.")]}})
         return _event(case, actor=actor, kind=CaseEvent.Kind.NOTE, note=text)
 
 
@@ -322,6 +332,11 @@ def case_overdue_flag(*, case_id: int) -> bool:
 def attachment_add(*, case_id: int, actor, upload, description: str = "",
                    uuid: uuid_lib.UUID | None = None) -> tuple[Attachment, bool]:
     """Store a checked file on a case. The same content sent twice is stored once."""
+    case = Case.objects.select_related("case_type").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("Case not found."))
+    if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
+        raise NotAllowed(_("Your role cannot add files to this case."))
     content_type, extension = upload_inspect(upload)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
@@ -330,10 +345,6 @@ def attachment_add(*, case_id: int, actor, upload, description: str = "",
     upload.seek(0)
     with transaction.atomic():
         case = _lock(case_id)
-        from .selectors import case_domain_roles_may_work
-
-        if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
-            raise NotAllowed(_("Your role cannot add files to this case."))
         if uuid is not None:
             same_id = Attachment.objects.filter(uuid=uuid).first()
             if same_id is not None:

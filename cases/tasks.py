@@ -8,6 +8,7 @@ from django.db import OperationalError, transaction
 from worker.outbox import outbox_mark_done
 
 from . import services
+from .errors import NotFound
 from .models import Case
 from .selectors import overdue_q
 
@@ -24,21 +25,27 @@ def _done(outbox_id):
         outbox_mark_done(outbox_id)
 
 
+def _run(service, case_id: int, outbox_id: int | None) -> None:
+    try:
+        service(case_id=case_id)
+    except NotFound:  # nothing to do for a case that is not there; do not resend forever
+        logger.warning("%s: case %s not found", service.__name__, case_id)
+    _done(outbox_id)
+
+
 @shared_task(name="cases.case_intake", **RETRY)
 def case_intake(case_id: int, outbox_id: int | None = None) -> None:
-    services.case_intake(case_id=case_id)
-    _done(outbox_id)
+    _run(services.case_intake, case_id, outbox_id)
 
 
 @shared_task(name="cases.case_result_issue", **RETRY)
 def case_result_issue(case_id: int, outbox_id: int | None = None) -> None:
-    services.case_result_issue(case_id=case_id)
-    _done(outbox_id)
+    _run(services.case_result_issue, case_id, outbox_id)
 
 
 @shared_task(name="cases.case_overdue_flag", **RETRY)
 def case_overdue_flag(case_id: int) -> None:
-    services.case_overdue_flag(case_id=case_id)
+    _run(services.case_overdue_flag, case_id, None)
 
 
 @shared_task(name="cases.overdue_sweep")

@@ -1,12 +1,15 @@
+import importlib
 import os
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
+from django.apps import apps
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -15,6 +18,20 @@ from cases import roles as r
 from .factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.support_concurrency", "tests.support_broker_proxy"]
+
+
+def catalogue_load() -> None:
+    """Roles and catalogue, loaded the way migration 0002 loads them (idempotent; triggers untouched)."""
+    migration = importlib.import_module("cases.migrations.0002_catalogue_roles_timeline_guard")
+    migration.load(apps, SimpleNamespace(connection=SimpleNamespace(vendor="data-only")))
+
+
+@pytest.fixture(autouse=True)
+def catalogue(db):
+    """Every test starts with the migrated roles and catalogue: a transaction=True test ends by emptying
+    every table, which removes what the data migration loaded."""
+    catalogue_load()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -28,7 +29,7 @@ def outbox_send(*, message_id: int) -> bool:
     message = OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).first()
     if message is None:
         return False
-    OutboxMessage.objects.filter(pk=message_id).update(send_attempts=message.send_attempts + 1)
+    OutboxMessage.objects.filter(pk=message_id).update(send_attempts=F("send_attempts") + 1)
     kwargs = {**message.kwargs, "outbox_id": message.pk}
     try:
         if settings.CELERY_TASK_ALWAYS_EAGER:  # embedded mode: run in process

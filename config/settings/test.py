@@ -14,3 +14,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # One database and one Celery queue per test run, so that runs side by side never share state.
 DATABASES["default"]["TEST"] = {"NAME": f"test_sttt_{os.getpid()}"}  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"test-{os.getpid()}"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,  # noqa: F405
+                      "KEY_PREFIX": f"test-{os.getpid()}"}}

@@ -287,6 +287,8 @@ class CaseEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # Client-made id of the request that wrote this event (notes): a retried request finds it.
+    request_uuid = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -276,7 +276,8 @@ def _assign(case: Case, *, actor, assignee) -> None:
            after={"assignee": assignee.pk if assignee else None})
 
 
-def case_note_add(*, case_id: int, actor, text: str) -> CaseEvent:
+def case_note_add(*, case_id: int, actor, text: str, uuid: uuid_lib.UUID | None = None) -> tuple[CaseEvent, bool]:
+    """Add a note to the timeline. Returns (event, created); a retry with the same uuid returns the stored note."""
     with transaction.atomic():
         case = _lock(case_id)
         if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
@@ -284,7 +285,15 @@ def case_note_add(*, case_id: int, actor, text: str) -> CaseEvent:
         text = (text or "").strip()
         if not text:
             raise ValidationFailed(_("The note is empty."), extra={"errors": {"text": [_("This field is required.")]}})
-        return _event(case, actor=actor, kind=CaseEvent.Kind.NOTE, note=text)
+        if uuid is not None:
+            stored = CaseEvent.objects.filter(request_uuid=uuid).first()
+            if stored is not None:
+                if (stored.case_id, stored.actor_id, stored.note) != (case.pk, actor.pk, text):
+                    raise Conflict(_("A different note was already stored under this id."))
+                return stored, False
+        event = CaseEvent.objects.create(case=case, actor=actor, kind=CaseEvent.Kind.NOTE, note=text,
+                                         request_uuid=uuid)
+        return event, True
 
 
 def case_intake(*, case_id: int) -> Case | None:

@@ -422,3 +422,19 @@ def test_docs_use_local_static_files_only(client):
     assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html)
     for cdn in ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com"):
         assert cdn not in html
+
+
+def test_a_retried_note_is_stored_once(api, officer):
+    from cases.models import CaseEvent
+
+    case = case_make(actor=officer)
+    api.as_user(officer)
+    request_id = str(uuid.uuid4())
+    body = {"text": "Đã gọi điện cho đơn vị đề nghị bổ sung.", "uuid": request_id}
+    first = api.post(f"/api/v1/cases/{case.pk}/notes/", body, format="json")
+    again = api.post(f"/api/v1/cases/{case.pk}/notes/", body, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert CaseEvent.objects.filter(case=case, kind="note").count() == 1
+    changed = api.post(f"/api/v1/cases/{case.pk}/notes/", {**body, "text": "Nội dung khác"}, format="json")
+    assert changed.status_code == 409 and changed.json()["code"] == "conflict"

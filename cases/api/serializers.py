@@ -135,6 +135,7 @@ class AssignSerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=5000)
+    uuid = serializers.UUIDField(required=False, help_text=_("Client-made id: sending it again returns the stored note."))
 
 
 class AttachmentUploadSerializer(serializers.Serializer):

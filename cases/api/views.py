@@ -95,8 +95,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         case = self.get_object()
         serializer = s.NoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        event = services.case_note_add(case_id=case.pk, actor=request.user, text=serializer.validated_data["text"])
-        return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED)
+        event, created = services.case_note_add(case_id=case.pk, actor=request.user, **serializer.validated_data)
+        return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(responses=s.EventSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="events")

@@ -274,6 +274,9 @@ class CaseEvent(models.Model):
         DUE_DATE = "due_date", _("Due date change")
         OVERDUE = "overdue", _("Became overdue")
         INTAKE = "intake", _("Intake")
+        DOSSIER = "dossier", _("Dossier changed")
+        DOCUMENT = "document", _("Document issued")
+        NOTIFICATION = "notification", _("Applicant notified")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
@@ -326,6 +329,8 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField(_("size"))
     sha256 = models.CharField(max_length=64)
     description = models.CharField(_("description"), max_length=300, blank=True)
+    # What the file is in the dossier (e.g. "manuscript"); the domain apps check required kinds.
+    kind = models.SlugField(_("document kind"), max_length=40, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
 

@@ -4,7 +4,6 @@ import hashlib
 import uuid as uuid_lib
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from worker.outbox import outbox_enqueue
 
+from . import hooks
 from . import roles as r
 from .attachments import upload_inspect
 from .deadlines import clock_used_compute, due_at_compute, due_at_remaining
@@ -22,10 +22,6 @@ from .selectors import case_domain_roles_may_work
 from .workflow import INITIAL_STATE, TERMINAL, Effect, State, Transition, transition_get
 
 User = get_user_model()
-
-# Work that follows a transition, run by the worker after commit.
-TASKS_AFTER = {"approve": "cases.case_result_issue"}
-
 
 def _iso(value) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
@@ -53,7 +49,7 @@ def _event(case: Case, *, actor, kind: str, action: str = "", from_state: str = 
     )
 
 
-def _lock(case_id: int) -> Case:
+def case_lock(case_id: int) -> Case:
     try:
         return Case.objects.select_for_update(of=("self",)).select_related("case_type", "terms").get(pk=case_id)
     except Case.DoesNotExist:
@@ -145,7 +141,7 @@ def case_transition(
     """Take one workflow action. Exactly one of two concurrent actions wins; the other gets StaleVersion
     (same version read) or InvalidTransition (the state moved on)."""
     with transaction.atomic():
-        case = _lock(case_id)
+        case = case_lock(case_id)
         transition = transition_get(case.case_type.domain, action)
         if transition is None:
             raise ValidationFailed(_("Unknown action “%(action)s”.") % {"action": action},
@@ -164,14 +160,21 @@ def case_transition(
         if transition.requires_note and not note:
             raise ValidationFailed(_("This action needs written reasons."),
                                    extra={"errors": {"note": [_("Written reasons are required.")]}})
-        _transition_apply(case, transition, actor=actor, note=note, new_due_at=new_due_at)
-        task = TASKS_AFTER.get(action)
-        if task:
-            outbox_enqueue(task, case_id=case.pk)
+        hooks.guards_run(case, transition, actor=actor, note=note, params={"new_due_at": new_due_at})
+        event = _transition_apply(case, transition, actor=actor, note=note, new_due_at=new_due_at)
+        hooks.after_run(case, transition, actor=actor, note=note, event=event)
     return case
 
 
-def _transition_apply(case: Case, transition: Transition, *, actor, note: str, new_due_at=None) -> None:
+def transition_apply_system(case: Case, action: str, *, note: str = "") -> CaseEvent:
+    """A system transition (actor None) on a case the caller has locked; listeners run as for users."""
+    transition = transition_get(case.case_type.domain, action)
+    event = _transition_apply(case, transition, actor=None, note=note)
+    hooks.after_run(case, transition, actor=None, note=note, event=event)
+    return event
+
+
+def _transition_apply(case: Case, transition: Transition, *, actor, note: str, new_due_at=None) -> CaseEvent:
     now = timezone.now()
     watched = ("state", "due_at", "paused_at", "decided_at", "closed_at", "outcome", "proposal", "result_number")
     before = {name: _iso(getattr(case, name)) for name in watched}
@@ -223,24 +226,13 @@ def _transition_apply(case: Case, transition: Transition, *, actor, note: str, n
     after = {name: _iso(getattr(case, name)) for name in watched}
     changed_before = {k: v for k, v in before.items() if after[k] != v}
     changed_after = {k: after[k] for k in changed_before}
-    _event(case, actor=actor, kind=CaseEvent.Kind.TRANSITION, action=transition.action, from_state=from_state,
-           to_state=case.state, before=changed_before, after=changed_after, note=note, at=now)
+    event = _event(case, actor=actor, kind=CaseEvent.Kind.TRANSITION, action=transition.action,
+                   from_state=from_state, to_state=case.state, before=changed_before, after=changed_after, note=note,
+                   at=now)
     if case.due_at != due_before:
         _event(case, actor=actor, kind=CaseEvent.Kind.DUE_DATE, action=transition.action,
                before={"due_at": _iso(due_before)}, after={"due_at": _iso(case.due_at)}, note=note, at=now)
-
-
-def case_result_issue(*, case_id: int) -> Case | None:
-    """Give an approved case its result number and mark it issued. A second call changes nothing."""
-    with transaction.atomic():
-        case = _lock(case_id)
-        if case.state != State.APPROVED:
-            return None
-        unit = case.terms.result_unit or "VB"
-        number = sequence_next(key=f"result:{unit}", year=_local_year(case.decided_at))
-        case.result_number = f"{number}/{unit}-{settings.AGENCY_CODE}"
-        _transition_apply(case, transition_get(case.case_type.domain, "issue"), actor=None, note="")
-    return case
+    return event
 
 
 # --- Assignment, notes, intake, overdue --------------------------------------------------------------
@@ -253,7 +245,7 @@ ASSIGNABLE_ROLES = {
 
 def case_assign(*, case_id: int, actor, assignee, version: int | None = None) -> Case:
     with transaction.atomic():
-        case = _lock(case_id)
+        case = case_lock(case_id)
         if actor is not None and not (r.ASSIGN_ROLES[case.case_type.domain] & r.user_roles(actor)):
             raise NotAllowed(_("Your role cannot assign cases of this kind."))
         if version is not None and version != case.version:
@@ -279,7 +271,7 @@ def _assign(case: Case, *, actor, assignee) -> None:
 def case_note_add(*, case_id: int, actor, text: str, uuid: uuid_lib.UUID | None = None) -> tuple[CaseEvent, bool]:
     """Add a note to the timeline. Returns (event, created); a retry with the same uuid returns the stored note."""
     with transaction.atomic():
-        case = _lock(case_id)
+        case = case_lock(case_id)
         if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
             raise NotAllowed(_("Your role cannot add notes to this case."))
         text = (text or "").strip()
@@ -299,13 +291,14 @@ def case_note_add(*, case_id: int, actor, text: str, uuid: uuid_lib.UUID | None 
 def case_intake(*, case_id: int) -> Case | None:
     """After receipt: assign a licensing case to the officer with the fewest open cases of its procedure."""
     with transaction.atomic():
-        case = _lock(case_id)
+        case = case_lock(case_id)
         if case.intake_completed_at is not None:
             return None
         if case.assignee_id is None and case.case_type.domain == "licensing" and case.state not in TERMINAL:
             officer = officer_least_loaded(case_type_id=case.case_type_id)
             if officer is not None:
                 _assign(case, actor=None, assignee=officer)
+        hooks.intake_run(case)
         case.intake_completed_at = timezone.now()
         case.save(update_fields=["intake_completed_at", "updated_at"])
         _event(case, actor=None, kind=CaseEvent.Kind.INTAKE,
@@ -326,7 +319,7 @@ def officer_least_loaded(*, case_type_id: int):
 def case_overdue_flag(*, case_id: int) -> bool:
     """Record on the timeline, once, that a case went past its due date."""
     with transaction.atomic():
-        case = _lock(case_id)
+        case = case_lock(case_id)
         if case.overdue_flagged_at is not None or not case.is_overdue:
             return False
         case.overdue_flagged_at = timezone.now()
@@ -338,7 +331,7 @@ def case_overdue_flag(*, case_id: int) -> bool:
 # --- Attachments -------------------------------------------------------------------------------------
 
 
-def attachment_add(*, case_id: int, actor, upload, description: str = "",
+def attachment_add(*, case_id: int, actor, upload, description: str = "", kind: str = "",
                    uuid: uuid_lib.UUID | None = None) -> tuple[Attachment, bool]:
     """Store a checked file on a case. The same content sent twice is stored once."""
     case = Case.objects.select_related("case_type").filter(pk=case_id).first()
@@ -353,7 +346,7 @@ def attachment_add(*, case_id: int, actor, upload, description: str = "",
     sha256 = digest.hexdigest()
     upload.seek(0)
     with transaction.atomic():
-        case = _lock(case_id)
+        case = case_lock(case_id)
         if uuid is not None:
             same_id = Attachment.objects.filter(uuid=uuid).first()
             if same_id is not None:
@@ -366,14 +359,15 @@ def attachment_add(*, case_id: int, actor, upload, description: str = "",
         attachment = Attachment(
             uuid=uuid or uuid_lib.uuid4(), case=case, original_name=(upload.name or "file")[-255:],
             content_type=content_type, extension=extension, size=upload.size, sha256=sha256,
-            description=description, uploaded_by=actor,
+            description=description, kind=kind, uploaded_by=actor,
         )
         attachment.file.save(f"upload{extension}", upload, save=False)
         try:  # if the row cannot be stored, the file must not stay behind
             attachment.save()
             _event(case, actor=actor, kind=CaseEvent.Kind.ATTACHMENT,
                    after={"attachment": str(attachment.uuid), "name": attachment.original_name,
-                          "size": attachment.size, "type": content_type})
+                          "size": attachment.size, "type": content_type, "kind": kind})
+            hooks.attachment_run(case, attachment)
         except Exception:
             attachment.file.delete(save=False)
             raise

@@ -38,11 +38,6 @@ def case_intake(case_id: int, outbox_id: int | None = None) -> None:
     _run(services.case_intake, case_id, outbox_id)
 
 
-@shared_task(name="cases.case_result_issue", **RETRY)
-def case_result_issue(case_id: int, outbox_id: int | None = None) -> None:
-    _run(services.case_result_issue, case_id, outbox_id)
-
-
 @shared_task(name="cases.case_overdue_flag", **RETRY)
 def case_overdue_flag(case_id: int) -> None:
     _run(services.case_overdue_flag, case_id, None)

@@ -1,1 +1,171 @@
-"""Tables of this app arrive with its issue; cases of its domain live in cases.Case."""
+"""The six licensing procedures: applicants, dossiers, issued documents and the permits registry."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case
+
+
+class Organisation(models.Model):
+    """An applicant or permit holder, kept once so that nobody retypes it."""
+
+    class Kind(models.TextChoices):
+        PRESS_AGENCY = "press_agency", _("Press agency")
+        COMPANY = "company", _("Company")
+        PRINT_FACILITY = "print_facility", _("Print facility")
+        SCHOOL = "school", _("School or university")
+        STATE_AGENCY = "state_agency", _("State agency")
+        ASSOCIATION = "association", _("Association or union")
+        RELIGIOUS = "religious", _("Religious organisation")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    tax_code = models.CharField(_("tax code"), max_length=20, blank=True)
+    address = models.CharField(_("address"), max_length=500, blank=True)
+    representative = models.CharField(_("legal representative"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.UniqueConstraint(fields=["tax_code"], condition=~models.Q(tax_code=""),
+                                    name="organisation_tax_code_once"),
+        ]
+        indexes = [models.Index(fields=["name"], name="organisation_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrintFacility(models.Model):
+    """A print facility known from a printing licence or registration; inspections use it as a target."""
+
+    name = models.CharField(_("name"), max_length=300)
+    address = models.CharField(_("address"), max_length=500)
+    owner = models.CharField(_("owner"), max_length=200, blank=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="print_facilities", verbose_name=_("organisation"))
+    equipment = models.JSONField(_("equipment"), default=list, blank=True)
+    products = models.TextField(_("products"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("print facility")
+        verbose_name_plural = _("print facilities")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Dossier(models.Model):
+    """The application behind a licensing case: the procedure's own fields, validated on the way in."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, primary_key=True, related_name="dossier")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="dossiers",
+                                     verbose_name=_("applicant"))
+    print_facility = models.ForeignKey(PrintFacility, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="dossiers", verbose_name=_("print facility"))
+    fields = models.JSONField(_("dossier fields"), default=dict)
+    complete = models.BooleanField(_("complete"), null=True)
+    missing = models.JSONField(_("missing items"), default=list, blank=True)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+
+    def __str__(self) -> str:
+        return f"{self.case.reference}"
+
+
+class IssuedDocument(models.Model):
+    """A numbered document the department issued on a case: licence, written approval, refusal, apology."""
+
+    class Kind(models.TextChoices):
+        PERMIT = "permit", _("Licence")
+        APPROVAL = "approval", _("Written approval")
+        REFUSAL = "refusal", _("Refusal letter")
+        APOLOGY = "apology", _("Apology and new appointment")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    series = models.CharField(_("number series"), max_length=10, blank=True)
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    number = models.PositiveIntegerField(_("number"), null=True, blank=True)
+    number_text = models.CharField(_("document number"), max_length=40, blank=True)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    signer_name = models.CharField(_("signed by"), max_length=200, blank=True)
+    file = models.FileField(upload_to="documents/%Y/", max_length=200)
+    sha256 = models.CharField(max_length=64)
+    # The event that caused it (apology letters: one per apology).
+    event_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["issued_at", "id"]
+        verbose_name = _("issued document")
+        verbose_name_plural = _("issued documents")
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year", "number"], condition=models.Q(number__isnull=False),
+                                    name="document_number_once"),
+            models.UniqueConstraint(fields=["case", "kind"], condition=~models.Q(kind="apology"),
+                                    name="document_one_result_per_case"),
+            models.UniqueConstraint(fields=["case", "event_id"], condition=models.Q(kind="apology"),
+                                    name="document_one_apology_per_event"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number_text or f"{self.get_kind_display()} {self.case_id}"
+
+
+class Permit(models.Model):
+    """The registry of issued results (licences and written approvals) and their revocation."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="permit")
+    document = models.OneToOneField(IssuedDocument, on_delete=models.PROTECT, related_name="permit")
+    number_text = models.CharField(_("number"), max_length=40, unique=True)
+    procedure = models.CharField(_("procedure"), max_length=64)
+    result_unit = models.CharField(_("unit"), max_length=4)
+    holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="permits",
+                               verbose_name=_("holder"))
+    print_facility = models.ForeignKey(PrintFacility, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="permits", verbose_name=_("print facility"))
+    title = models.CharField(_("title"), max_length=500, blank=True)
+    issued_at = models.DateTimeField(_("issued at"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoke_reasons = models.TextField(_("reasons for revocation"), blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("permit")
+        verbose_name_plural = _("permits")
+        indexes = [models.Index(fields=["procedure", "issued_at"], name="permit_procedure_issued_idx")]
+
+    def __str__(self) -> str:
+        return self.number_text
+
+
+class Notification(models.Model):
+    """An email to the applicant, written in the transaction of its cause and sent once by a task."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notifications")
+    key = models.CharField(max_length=60)  # what it is about: "received", "supplement:<event>", "decision", ...
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "key"], name="notification_once_per_cause")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.key} → {self.recipient}"

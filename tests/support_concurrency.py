@@ -59,14 +59,14 @@ def slow_after_lock(monkeypatch):
     """
     from cases import services
 
-    original = services._lock
+    original = services.case_lock
 
     def lock_then_pause(case_id):
         case = original(case_id)
         time.sleep(0.05)
         return case
 
-    monkeypatch.setattr(services, "_lock", lock_then_pause)
+    monkeypatch.setattr(services, "case_lock", lock_then_pause)
 
 
 @pytest.fixture

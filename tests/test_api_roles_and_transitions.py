@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 
 from cases import roles as r
-from cases import services
 from cases.models import Case, CaseEvent
 from cases.workflow import WORKFLOWS, Effect, State
+from licensing import services as licensing_services
 
 from .factories import case_make
 
@@ -45,7 +45,7 @@ def case_in_state(domain: str, state: str, users) -> Case:
         case = case_make(actor=users[r.LICENSING_OFFICER], path=LICENSING_PATHS[state],
                          head=users[r.DEPARTMENT_HEAD])
         if state == State.ISSUED:
-            services.case_result_issue(case_id=case.pk)
+            licensing_services.result_issue(case_id=case.pk)
             case.refresh_from_db()
     else:
         case = case_make(actor=users[r.INSPECTION_LEAD], type_code="prepaid_sim", path=INSPECTION_PATHS[state],

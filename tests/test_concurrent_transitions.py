@@ -11,6 +11,8 @@ from django.utils import timezone
 from cases import services
 from cases.errors import InvalidTransition, StaleVersion
 from cases.models import Case, CaseEvent, Sequence
+from licensing import services as licensing_services
+from licensing.models import IssuedDocument
 from worker.models import OutboxMessage
 
 from .factories import case_make
@@ -76,7 +78,7 @@ def test_head_approving_and_refusing_at_once_gives_one_decision(threads, officer
     decisions = _transition_events(case, "approve", "refuse")
     assert list(decisions.values_list("action", flat=True)) == [winner_action]
     # Only an approval queues the issuing of a result number, and only once.
-    issue_messages = OutboxMessage.objects.filter(task_name="cases.case_result_issue", kwargs__case_id=case.pk)
+    issue_messages = OutboxMessage.objects.filter(task_name="licensing.result_issue", kwargs__case_id=case.pk)
     assert issue_messages.count() == (1 if winner_action == "approve" else 0)
 
 
@@ -146,20 +148,20 @@ def test_twenty_approvals_at_once_get_result_numbers_1_to_20(officer, head):
     def approve_and_issue(case):
         def run():
             services.case_transition(case_id=case.pk, actor=head, action="approve", version=case.version)
-            return services.case_result_issue(case_id=case.pk)
+            return licensing_services.result_issue(case_id=case.pk)
         return run
 
     results = run_together([approve_and_issue(case) for case in cases])
 
     for result in results:
-        assert isinstance(result, Case), repr(result)
+        assert isinstance(result, IssuedDocument), repr(result)
     issued = Case.objects.filter(pk__in=[case.pk for case in cases])
     assert set(issued.values_list("state", flat=True)) == {"issued"}
     numbers = sorted(int(number.split("/")[0]) for number in issued.values_list("result_number", flat=True))
     assert numbers == list(range(1, 21))
     assert set(number.split("/", 1)[1] for number in issued.values_list("result_number", flat=True)) == {"GP-STTTT"}
     year = timezone.localtime(timezone.now()).year
-    assert Sequence.objects.get(key="result:GP", year=year).last_value == 20
+    assert Sequence.objects.get(key="document:GP", year=year).last_value == 20
     assert CaseEvent.objects.filter(kind=CaseEvent.Kind.TRANSITION, action="issue").count() == 20
 
 
@@ -174,12 +176,12 @@ def test_a_failed_result_issue_gives_its_number_back(officer, head, monkeypatch)
 
     monkeypatch.setattr(services, "_transition_apply", failing_apply)
     with pytest.raises(RuntimeError):
-        services.case_result_issue(case_id=first.pk)
+        licensing_services.result_issue(case_id=first.pk)
     monkeypatch.setattr(services, "_transition_apply", original_apply)
 
-    services.case_result_issue(case_id=second.pk)
-    services.case_result_issue(case_id=first.pk)
+    licensing_services.result_issue(case_id=second.pk)
+    licensing_services.result_issue(case_id=first.pk)
 
     second.refresh_from_db()
     first.refresh_from_db()
-    assert (second.result_number, first.result_number) == ("1/GP-STTTT", "2/GP-STTTT")
+    assert (second.result_number, first.result_number) == ("01/GP-STTTT", "02/GP-STTTT")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from cases import tasks as case_tasks
 from cases.models import Case, CaseEvent, Sequence
+from licensing import tasks as licensing_tasks
 from worker import tasks as worker_tasks
 from worker.models import OutboxMessage
 
@@ -65,17 +66,17 @@ def test_intake_twice_assigns_once(officer, officer2):
 @pytest.mark.django_db
 def test_result_issue_twice_takes_one_number(officer, head):
     case = case_make(actor=officer, path=("start_review", "propose_grant", "approve"), head=head)
-    message = _outbox(case, "cases.case_result_issue")
+    message = _outbox(case, "licensing.result_issue")
     year = timezone.localtime(case.decided_at).year
 
-    case_tasks.case_result_issue(case_id=case.pk, outbox_id=message.pk)
+    licensing_tasks.result_issue(case_id=case.pk, outbox_id=message.pk)
     after_first = _snapshot(case)
-    case_tasks.case_result_issue(case_id=case.pk, outbox_id=message.pk)
+    licensing_tasks.result_issue(case_id=case.pk, outbox_id=message.pk)
 
     assert _snapshot(case) == after_first
     assert after_first["state"] == "issued"
-    assert after_first["result_number"] == "1/GP-STTTT"
-    assert Sequence.objects.get(key="result:GP", year=year).last_value == 1
+    assert after_first["result_number"] == "01/GP-STTTT"
+    assert Sequence.objects.get(key="document:GP", year=year).last_value == 1
     assert case.events.filter(kind="transition", action="issue").count() == 1
     assert OutboxMessage.objects.get(pk=message.pk).done_at is not None
 
@@ -145,7 +146,7 @@ def test_worker_given_each_message_twice_has_one_effect(celery_worker, officer, 
     intake = _outbox(received, "cases.case_intake")
     approved = case_make(actor=officer, path=("start_review", "propose_grant", "approve"), head=head,
                          subject_name="Công ty In Tân Tiến")
-    issue = _outbox(approved, "cases.case_result_issue")
+    issue = _outbox(approved, "licensing.result_issue")
     late = case_make(actor=officer, received_at=timezone.now() - timedelta(days=60), path=("start_review",),
                      subject_name="Xưởng in Minh Khai")
     assert late.is_overdue
@@ -153,8 +154,8 @@ def test_worker_given_each_message_twice_has_one_effect(celery_worker, officer, 
 
     deliveries = [
         ("cases.case_intake", _deliver_twice("cases.case_intake", {"case_id": received.pk, "outbox_id": intake.pk})),
-        ("cases.case_result_issue",
-         _deliver_twice("cases.case_result_issue", {"case_id": approved.pk, "outbox_id": issue.pk})),
+        ("licensing.result_issue",
+         _deliver_twice("licensing.result_issue", {"case_id": approved.pk, "outbox_id": issue.pk})),
         ("cases.case_overdue_flag", _deliver_twice("cases.case_overdue_flag", {"case_id": late.pk})),
     ]
     for task_name, task_id in deliveries:
@@ -167,9 +168,9 @@ def test_worker_given_each_message_twice_has_one_effect(celery_worker, officer, 
     assert received.events.filter(kind=CaseEvent.Kind.ASSIGNMENT).count() == 1
 
     approved.refresh_from_db()
-    assert (approved.state, approved.result_number) == ("issued", "1/GP-STTTT")
+    assert (approved.state, approved.result_number) == ("issued", "01/GP-STTTT")
     year = timezone.localtime(approved.decided_at).year
-    assert Sequence.objects.get(key="result:GP", year=year).last_value == 1
+    assert Sequence.objects.get(key="document:GP", year=year).last_value == 1
     assert approved.events.filter(kind="transition", action="issue").count() == 1
 
     late.refresh_from_db()

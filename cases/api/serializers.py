@@ -82,7 +82,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attachment
-        fields = ["id", "uuid", "original_name", "content_type", "size", "sha256", "description", "uploaded_by",
+        fields = ["id", "uuid", "original_name", "content_type", "size", "sha256", "description", "kind", "uploaded_by",
                   "uploaded_at", "download_url"]
 
     def get_download_url(self, attachment) -> str:
@@ -141,6 +141,8 @@ class NoteSerializer(serializers.Serializer):
 class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    kind = serializers.SlugField(max_length=40, required=False, allow_blank=True, default="",
+                                 help_text=_("What the file is in the dossier, e.g. manuscript, shipping_documents."))
     uuid = serializers.UUIDField(required=False)
 
 

@@ -131,6 +131,7 @@ class CaseAttachmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, view
         attachment, created = services.attachment_add(case_id=case.pk, actor=request.user,
                                                       upload=upload.validated_data["file"],
                                                       description=upload.validated_data["description"],
+                                                      kind=upload.validated_data["kind"],
                                                       uuid=upload.validated_data.get("uuid"))
         return Response(self.get_serializer(attachment).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -122,6 +122,7 @@ AGENCY_NAME = os.environ.get("AGENCY_NAME", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG
 AGENCY_PARENT = os.environ.get("AGENCY_PARENT", "UBND TỈNH THÁI BÌNH")
 AGENCY_CODE = os.environ.get("AGENCY_CODE", "STTTT")
 AGENCY_PROVINCE = os.environ.get("AGENCY_PROVINCE", "Thái Bình")
+AGENCY_SIGNER_TITLE = os.environ.get("AGENCY_SIGNER_TITLE", "GIÁM ĐỐC")
 
 # --- Case engine ---
 # A day-based limit ends at the close of office on its last day.

@@ -1,0 +1,61 @@
+"""Extension points of the case engine for the domain apps (licensing, inspections).
+
+Guards run under the case's row lock before a transition applies and may raise a DomainError.
+Listeners run after it applies, in the same transaction (timeline rows, outbox tasks, notifications).
+Intake listeners run in the intake task's transaction. Apps register in their AppConfig.ready().
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+
+_guards: dict[tuple[str, str], list[Callable]] = defaultdict(list)
+_after: dict[tuple[str, str], list[Callable]] = defaultdict(list)
+_intake: dict[str, list[Callable]] = defaultdict(list)
+_attachment: dict[str, list[Callable]] = defaultdict(list)
+
+
+def _register(table, keys, func):
+    for key in keys:
+        if func not in table[key]:
+            table[key].append(func)
+    return func
+
+
+def guard(domain: str, *actions: str):
+    """`func(case, transition, actor, note, **params)` may raise to refuse the transition."""
+    return lambda func: _register(_guards, [(domain, a) for a in actions], func)
+
+
+def after_transition(domain: str, *actions: str):
+    """`func(case, transition, actor, note, event)` runs after the transition, in its transaction."""
+    return lambda func: _register(_after, [(domain, a) for a in actions], func)
+
+
+def on_intake(domain: str):
+    """`func(case)` runs in the intake task's transaction, before assignment."""
+    return lambda func: _register(_intake, [domain], func)
+
+
+def on_attachment(domain: str):
+    """`func(case, attachment)` runs in the transaction that stored a new attachment."""
+    return lambda func: _register(_attachment, [domain], func)
+
+
+def guards_run(case, transition, *, actor, note, params) -> None:
+    for func in _guards[(case.case_type.domain, transition.action)]:
+        func(case, transition, actor=actor, note=note, **params)
+
+
+def after_run(case, transition, *, actor, note, event) -> None:
+    for func in _after[(case.case_type.domain, transition.action)]:
+        func(case, transition, actor=actor, note=note, event=event)
+
+
+def intake_run(case) -> None:
+    for func in _intake[case.case_type.domain]:
+        func(case)
+
+
+def attachment_run(case, attachment) -> None:
+    for func in _attachment[case.case_type.domain]:
+        func(case, attachment)

@@ -1,0 +1,133 @@
+from django.db.models import Prefetch
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import roles as r
+from cases.api.permissions import HasDepartmentRole, HasRoleIn
+from cases.models import CaseEvent, CaseType
+from cases.selectors import cases_visible
+
+from .. import services
+from ..filters import OrganisationFilter, PermitFilter
+from ..models import IssuedDocument, Organisation, Permit, PrintFacility
+from ..procedures import PROCEDURES
+from . import serializers as s
+
+LICENSING_WRITE = HasRoleIn.of(r.LICENSING_OFFICER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR)
+
+
+class SafeOrLicensingWrite(HasDepartmentRole):
+    """Every role reads (inspections use the registry as targets); licensing roles write."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return super().has_permission(request, view)
+        return LICENSING_WRITE().has_permission(request, view)
+
+
+class ProcedureView(APIView):
+    """The six procedures: their dossier fields and required files."""
+
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
+
+    @extend_schema(responses=s.ProcedureSerializer(many=True))
+    def get(self, request):
+        names = dict(CaseType.objects.filter(domain="licensing").values_list("code", "name_vi"))
+        data = []
+        for code, spec in PROCEDURES.items():
+            fields = {name: {"label": str(field.label), "type": type(field).__name__, "required": field.required}
+                      for name, field in spec.fields().fields.items()}
+            data.append({"code": code, "name_vi": names.get(code, code), "fields": fields,
+                         "required_files": [{"kind": k, "label": str(v)} for k, v in spec.required_files]})
+        return Response(data)
+
+
+class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                          viewsets.GenericViewSet):
+    """The registry of applicants and holders."""
+
+    permission_classes = [IsAuthenticated, SafeOrLicensingWrite]
+    serializer_class = s.OrganisationSerializer
+    queryset = Organisation.objects.all()
+    filterset_class = OrganisationFilter
+    ordering_fields = ["name", "created_at"]
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.organisation_resolve(organisation=data)
+
+
+class PrintFacilityViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
+    serializer_class = s.PrintFacilitySerializer
+    queryset = PrintFacility.objects.all()
+    filterset_fields = ["organisation"]
+
+
+class ApplicationViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Licensing applications: a case of one of the six procedures with its dossier and documents.
+    Lists, filters and transitions are those of /api/v1/cases/."""
+
+    permission_classes = [IsAuthenticated, SafeOrLicensingWrite]
+    serializer_class = s.ApplicationSerializer
+
+    def get_queryset(self):
+        return cases_visible(user=self.request.user).filter(case_type__domain="licensing").select_related(
+            "terms", "created_by", "dossier__organisation").prefetch_related(
+            "members", Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
+            "attachments__uploaded_by", "documents")
+
+    def _detail(self, case, code=status.HTTP_200_OK):
+        return Response(s.ApplicationSerializer(self.get_queryset().get(pk=case.pk),
+                                                context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(request=s.ApplicationReceiveSerializer, responses={201: s.ApplicationSerializer})
+    def create(self, request, *args, **kwargs):
+        """Receive a dossier. The same `uuid` sent again returns the stored case (200)."""
+        shape = s.ApplicationReceiveSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        data = dict(shape.validated_data)
+        case, created = services.application_receive(actor=request.user, **data)
+        return self._detail(case, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=s.DossierUpdateSerializer, responses=s.ApplicationSerializer)
+    @action(detail=True, methods=["put"], url_path="dossier")
+    def dossier(self, request, pk=None):
+        """Replace the dossier fields (the applicant's supplement or a correction), with the case version."""
+        case = self.get_object()
+        shape = s.DossierUpdateSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        services.dossier_update(case_id=case.pk, actor=request.user, **shape.validated_data)
+        return self._detail(case)
+
+
+class PermitViewSet(viewsets.ReadOnlyModelViewSet):
+    """The permits registry: issued licences and written approvals, with revocation."""
+
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
+    serializer_class = s.PermitSerializer
+    filterset_class = PermitFilter
+    ordering_fields = ["issued_at", "number_text"]
+    queryset = Permit.objects.select_related("holder", "document", "case__case_type")
+
+
+class DocumentViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
+    serializer_class = s.IssuedDocumentSerializer
+
+    def get_queryset(self):
+        return IssuedDocument.objects.filter(case__in=cases_visible(user=self.request.user))
+
+    @extend_schema(responses={(200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        document = get_object_or_404(self.get_queryset(), pk=pk)
+        name = f"{(document.number_text or document.kind).replace('/', '-')}.docx"
+        return FileResponse(document.file.open("rb"), as_attachment=True, filename=name,
+                            content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")

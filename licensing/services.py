@@ -1,0 +1,425 @@
+"""Writes of the licensing procedures. Each service owns its transaction and writes the timeline inside it."""
+
+import hashlib
+import uuid as uuid_lib
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError as ShapeError
+
+from cases import hooks
+from cases.errors import Conflict, InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
+from cases.models import Case, CaseEvent, CaseType
+from cases.selectors import case_domain_roles_may_work
+from cases.services import case_create, case_lock, sequence_next, transition_apply_system
+from cases.workflow import State
+from worker.outbox import outbox_enqueue
+
+from .documents import OfficialDocument, date_line, document_render
+from .errors import DossierIncomplete
+from .models import Dossier, IssuedDocument, Notification, Organisation, Permit, PrintFacility
+from .procedures import PROCEDURES
+
+ORGANISATION_FIELDS = ("name", "kind", "tax_code", "address", "representative", "phone", "email")
+
+
+def _fields_validate(procedure, fields, *, received_at) -> dict:
+    try:
+        return procedure.fields_validate(fields, received_at=received_at)
+    except ShapeError as exc:
+        raise ValidationFailed(_("The dossier fields are not valid."), extra={"errors": {"fields": exc.detail}}) \
+            from None
+
+
+def organisation_resolve(*, organisation_id: int | None = None, organisation: dict | None = None) -> Organisation:
+    """The registry's organisation: by id, by tax code, or a new entry."""
+    if organisation_id is not None:
+        found = Organisation.objects.filter(pk=organisation_id).first()
+        if found is None:
+            raise ValidationFailed(_("Unknown organisation."),
+                                   extra={"errors": {"organisation_id": [_("Unknown organisation.")]}})
+        return found
+    if not organisation or not organisation.get("name"):
+        raise ValidationFailed(_("The applicant organisation is required."),
+                               extra={"errors": {"organisation": [_("This field is required.")]}})
+    values = {k: organisation.get(k) or "" for k in ORGANISATION_FIELDS}
+    values["kind"] = values["kind"] or Organisation.Kind.OTHER
+    if values["tax_code"]:
+        found, _created = Organisation.objects.get_or_create(tax_code=values["tax_code"], defaults=values)
+        return found
+    found = Organisation.objects.filter(name=values["name"], address=values["address"], tax_code="").first()
+    return found or Organisation.objects.create(**values)
+
+
+def application_receive(
+    *, actor, procedure: str, fields: dict, organisation_id: int | None = None, organisation: dict | None = None,
+    received_at: datetime | None = None, contact_email: str = "", contact_phone: str = "", summary: str = "",
+    uuid: uuid_lib.UUID | None = None,
+) -> tuple[Case, bool]:
+    """Receive a dossier of one of the six procedures: a licensing case with its validated fields."""
+    spec = PROCEDURES.get(procedure)
+    case_type = CaseType.objects.filter(code=procedure, domain="licensing").first()
+    if spec is None or case_type is None:
+        raise ValidationFailed(_("Unknown procedure."), extra={"errors": {"procedure": [_("Unknown procedure.")]}})
+    valid_fields = _fields_validate(spec, fields, received_at=received_at or timezone.now())
+    if uuid is not None:
+        existing = Case.objects.filter(uuid=uuid).select_related("dossier").first()
+        if existing is not None:  # a retried request: the same dossier from the same officer, or a conflict
+            if existing.created_by_id != actor.pk or getattr(existing, "dossier", None) is None \
+                    or existing.dossier.fields != valid_fields or existing.case_type_id != case_type.pk:
+                raise Conflict(_("A different case was already stored under this id."),
+                               extra={"stored": {"id": existing.pk, "reference": existing.reference}})
+            return existing, False
+    with transaction.atomic():
+        holder = organisation_resolve(organisation_id=organisation_id, organisation=organisation)
+        case, created = case_create(
+            actor=actor, case_type=case_type, subject_name=holder.name, subject_address=holder.address,
+            contact_email=contact_email or holder.email, contact_phone=contact_phone or holder.phone,
+            summary=summary or _summary(procedure, valid_fields), received_at=received_at, uuid=uuid,
+        )
+        if created:
+            Dossier.objects.create(case=case, organisation=holder, fields=valid_fields, complete=None)
+            notification_queue(case, key="received")
+    return case, created
+
+
+def _summary(procedure: str, fields: dict) -> str:
+    name = fields.get("bulletin_name") or fields.get("title") or fields.get("facility_name") or fields.get("content")
+    if procedure == "publication_import":
+        name = ", ".join(t["title"] for t in fields["titles"])
+    return (name or "")[:500]
+
+
+def dossier_update(*, case_id: int, actor, fields: dict, version: int) -> Dossier:
+    """The applicant's supplement or a correction: new field values, validated, with a before/after event."""
+    with transaction.atomic():
+        case = case_lock(case_id)
+        if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain) or \
+                case.case_type.domain != "licensing":
+            raise NotAllowed(_("Your role cannot change this dossier."))
+        if version != case.version:
+            raise StaleVersion(extra={"current_version": case.version})
+        if case.state not in {State.RECEIVED, State.IN_REVIEW, State.SUPPLEMENT_REQUESTED}:
+            raise InvalidTransition(_("The dossier can no longer be changed."), extra={"state": case.state})
+        dossier = Dossier.objects.select_for_update().get(case=case)
+        valid_fields = _fields_validate(PROCEDURES[case.case_type.code], fields, received_at=case.received_at)
+        before = {k: v for k, v in dossier.fields.items() if valid_fields.get(k) != v}
+        after = {k: v for k, v in valid_fields.items() if dossier.fields.get(k) != v}
+        if after or before:
+            dossier.fields = valid_fields
+            dossier.save(update_fields=["fields"])
+            case.version += 1
+            case.save(update_fields=["version", "updated_at"])
+            CaseEvent.objects.create(case=case, actor=actor, kind=CaseEvent.Kind.DOSSIER, before=before, after=after)
+        dossier_completeness_check(case)
+    return dossier
+
+
+def dossier_completeness_check(case: Case) -> Dossier | None:
+    """Required fields are checked on the way in; here: are the required files there? Records a change."""
+    dossier = Dossier.objects.filter(case=case).first()
+    if dossier is None:
+        return None
+    present = set(case.attachments.values_list("kind", flat=True))
+    missing = [kind for kind, _label in PROCEDURES[case.case_type.code].required_files if kind not in present]
+    complete = not missing
+    if (dossier.complete, dossier.missing) != (complete, missing):
+        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.DOSSIER,
+                                 before={"complete": dossier.complete, "missing": dossier.missing},
+                                 after={"complete": complete, "missing": missing})
+        dossier.complete, dossier.missing = complete, missing
+    dossier.checked_at = timezone.now()
+    dossier.save(update_fields=["complete", "missing", "checked_at"])
+    return dossier
+
+
+# --- Documents -----------------------------------------------------------------------------------------
+
+
+def _signer_name(case: Case) -> str:
+    event = case.events.filter(kind=CaseEvent.Kind.TRANSITION, action__in=["approve", "refuse"]) \
+        .select_related("actor").order_by("-at", "-id").first()
+    actor = event.actor if event else None
+    return (actor.get_full_name() or actor.username) if actor else ""
+
+
+def _format_value(value) -> str:
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, dict) and "title" in item:
+                parts.append(f"{item['title']} ({item['quantity']} bản, xuất xứ {item['origin']})")
+            elif isinstance(item, dict) and "name" in item:
+                parts.append(f"{item['name']} ({item['quantity']})")
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
+        try:
+            moment = timezone.localtime(datetime.fromisoformat(value))
+            return moment.strftime("%H giờ %M ngày %d/%m/%Y")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _document_store(case: Case, *, kind: str, content: OfficialDocument, series: str = "", year=None,
+                    number=None, event_id=None) -> IssuedDocument:
+    data = document_render(content)
+    document = IssuedDocument(
+        case=case, kind=kind, series=series, year=year, number=number, number_text=content.number_text,
+        issued_at=timezone.now(), signer_name=content.signer_name, sha256=hashlib.sha256(data).hexdigest(),
+        event_id=event_id,
+    )
+    document.file.save(f"{case.reference}-{kind}.docx", ContentFile(data), save=False)
+    try:
+        document.save()
+    except Exception:
+        document.file.delete(save=False)
+        raise
+    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.DOCUMENT, action=kind,
+                             after={"document": document.pk, "number": content.number_text})
+    return document
+
+
+def _number_take(*, series: str, moment: datetime) -> tuple[int, int, str]:
+    year = timezone.localtime(moment).year
+    number = sequence_next(key=f"document:{series}", year=year)
+    # Nghị định 30/2020/NĐ-CP: numbers start at 01 each year.
+    return year, number, f"{number:02d}/{series}-{settings.AGENCY_CODE}"
+
+
+def _content(case: Case, dossier: Dossier, *, kind: str, title: str, number_text: str, moment: datetime,
+             closing: list[str]) -> OfficialDocument:
+    spec = PROCEDURES[case.case_type.code]
+    with translation.override("vi"):  # official documents are Vietnamese whatever the reader's language
+        labels = {name: label[:1].upper() + label[1:] for name, label in spec.labels().items()}
+    return OfficialDocument(
+        kind=kind, number_text=number_text, issued_at=moment, title=title, summary=case.summary,
+        legal_bases=[f"Căn cứ {basis.strip()};" for basis in case.terms.legal_basis.split(";") if basis.strip()],
+        recipient=dossier.organisation.name,
+        body=[(label, _format_value(dossier.fields[name])) for name, label in labels.items() if name in dossier.fields],
+        closing=closing, signer_title=settings.AGENCY_SIGNER_TITLE, signer_name=_signer_name(case),
+        recipients_block=[f"- {dossier.organisation.name};", "- Lưu: VT."],
+    )
+
+
+def _dossier_of(case: Case) -> Dossier:
+    """The case's dossier; a licensing case opened through the bare case engine gets one for its subject."""
+    dossier = Dossier.objects.select_related("organisation").filter(case=case).first()
+    if dossier is None:
+        holder = organisation_resolve(organisation={"name": case.subject_name, "address": case.subject_address,
+                                                    "email": case.contact_email, "phone": case.contact_phone})
+        dossier = Dossier.objects.create(case=case, organisation=holder, fields={}, complete=True)
+    return dossier
+
+
+def result_issue(*, case_id: int) -> IssuedDocument | None:
+    """An approved case gets its number (per series, per year, gap-free) and its DOCX, enters the permits
+    registry and becomes issued. A second delivery finds the case issued and changes nothing."""
+    with transaction.atomic():
+        case = case_lock(case_id)
+        if case.state != State.APPROVED:
+            return None
+        dossier = _dossier_of(case)
+        spec = PROCEDURES[case.case_type.code]
+        series = case.terms.result_unit or "VB"
+        moment = case.decided_at
+        year, number, number_text = _number_take(series=series, moment=moment)
+        kind = IssuedDocument.Kind.PERMIT if series == "GP" else IssuedDocument.Kind.APPROVAL
+        closing = ["Tổ chức được cấp phép có trách nhiệm thực hiện đúng nội dung ghi trong văn bản này và các quy "
+                   "định của pháp luật có liên quan.", "Văn bản có hiệu lực kể từ ngày ký."]
+        content = _content(case, dossier, kind=kind, title=spec.result_title, number_text=number_text,
+                           moment=moment, closing=closing)
+        document = _document_store(case, kind=kind, content=content, series=series, year=year, number=number)
+        facility = None
+        if spec.holder_field == "facility" and dossier.fields:
+            facility = _print_facility_for(dossier)
+        Permit.objects.create(
+            case=case, document=document, number_text=number_text, procedure=case.case_type.code,
+            result_unit=series, holder=dossier.organisation, print_facility=facility, title=case.summary,
+            issued_at=moment,
+        )
+        case.result_number = number_text
+        transition_apply_system(case, "issue")
+        notification_queue(case, key="decision")
+    return document
+
+
+def _print_facility_for(dossier: Dossier) -> PrintFacility:
+    fields = dossier.fields
+    facility = dossier.print_facility or PrintFacility.objects.filter(
+        name=fields["facility_name"], address=fields["facility_address"]).first()
+    if facility is None:
+        facility = PrintFacility.objects.create(
+            name=fields["facility_name"], address=fields["facility_address"], owner=fields["owner"],
+            organisation=dossier.organisation, equipment=fields["equipment"], products=fields["products"])
+    else:
+        facility.owner, facility.equipment, facility.products = fields["owner"], fields["equipment"], fields["products"]
+        facility.save(update_fields=["owner", "equipment", "products"])
+    if dossier.print_facility_id != facility.pk:
+        dossier.print_facility = facility
+        dossier.save(update_fields=["print_facility"])
+    return facility
+
+
+def refusal_letter_issue(*, case_id: int) -> IssuedDocument | None:
+    """The written refusal of a refused case, numbered in the VB series. Idempotent."""
+    with transaction.atomic():
+        case = case_lock(case_id)
+        if case.state != State.REFUSED or case.documents.filter(kind=IssuedDocument.Kind.REFUSAL).exists():
+            return None
+        dossier = _dossier_of(case)
+        year, number, number_text = _number_take(series="VB", moment=case.decided_at)
+        content = _content(case, dossier, kind=IssuedDocument.Kind.REFUSAL,
+                           title=PROCEDURES[case.case_type.code].refusal_title, number_text=number_text,
+                           moment=case.decided_at, closing=[f"Lý do từ chối: {case.outcome_reasons}"])
+        document = _document_store(case, kind=IssuedDocument.Kind.REFUSAL, content=content, series="VB", year=year,
+                                   number=number)
+        case.result_number = number_text
+        case.save(update_fields=["result_number", "updated_at"])
+    return document
+
+
+def apology_letter_issue(*, case_id: int, event_id: int) -> IssuedDocument | None:
+    """The slip apologising for lateness with the new appointment date of one apology event. Idempotent."""
+    with transaction.atomic():
+        case = case_lock(case_id)
+        event = case.events.filter(pk=event_id, action="apologise_late").first()
+        if event is None or case.documents.filter(kind=IssuedDocument.Kind.APOLOGY, event_id=event_id).exists():
+            return None
+        dossier = _dossier_of(case)
+        new_due = timezone.localtime(datetime.fromisoformat(event.after["due_at"]))
+        content = OfficialDocument(
+            kind=IssuedDocument.Kind.APOLOGY, number_text="", issued_at=event.at,
+            title="PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", summary=case.summary, legal_bases=[],
+            recipient=dossier.organisation.name,
+            body=[("Hồ sơ", f"{case.reference}: {case.case_type.name_vi}"),
+                  ("Ngày hẹn trả kết quả trước đây", _format_value(event.before.get("due_at") or "")),
+                  ("Lý do chậm", event.note),
+                  ("Ngày hẹn trả kết quả mới", new_due.strftime("%H giờ %M ngày %d/%m/%Y"))],
+            closing=["Sở Thông tin và Truyền thông xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này."],
+            signer_title=settings.AGENCY_SIGNER_TITLE,
+            signer_name=(event.actor.get_full_name() or event.actor.username) if event.actor else "",
+            recipients_block=[f"- {dossier.organisation.name};", "- Lưu: VT."],
+        )
+        return _document_store(case, kind=IssuedDocument.Kind.APOLOGY, content=content, event_id=event_id)
+
+
+def permit_revoke_record(case: Case, *, note: str) -> None:
+    Permit.objects.filter(case=case, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoke_reasons=note)
+
+
+# --- Notifications -------------------------------------------------------------------------------------
+
+
+def _notification_text(case: Case, key: str, note: str = "") -> tuple[str, str]:
+    kind = key.split(":")[0]
+    name = case.case_type.name_vi
+    due = timezone.localtime(case.due_at).strftime("%H giờ %M ngày %d/%m/%Y") if case.due_at else ""
+    head = f"Kính gửi: {case.subject_name}\n\nHồ sơ số {case.reference} ({name})"
+    if kind == "received":
+        return (f"[{settings.AGENCY_CODE}] Đã tiếp nhận hồ sơ {case.reference}",
+                f"{head} đã được tiếp nhận lúc "
+                f"{timezone.localtime(case.received_at).strftime('%H giờ %M ngày %d/%m/%Y')}.\n"
+                f"Ngày hẹn trả kết quả: {due}.")
+    if kind == "supplement":
+        return (f"[{settings.AGENCY_CODE}] Đề nghị bổ sung hồ sơ {case.reference}",
+                f"{head} cần được bổ sung như sau:\n{note}\n\nThời gian bổ sung không tính vào thời hạn giải quyết.")
+    if kind == "apology":
+        return (f"[{settings.AGENCY_CODE}] Xin lỗi và hẹn lại ngày trả kết quả hồ sơ {case.reference}",
+                f"{head} chưa được giải quyết đúng hạn. Lý do: {note}\nNgày hẹn trả kết quả mới: {due}.\n"
+                "Sở Thông tin và Truyền thông xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này.")
+    if case.state == State.REFUSED:
+        return (f"[{settings.AGENCY_CODE}] Kết quả giải quyết hồ sơ {case.reference}: từ chối",
+                f"{head} không được chấp thuận. Lý do: {case.outcome_reasons}")
+    return (f"[{settings.AGENCY_CODE}] Kết quả giải quyết hồ sơ {case.reference}",
+            f"{head} đã có kết quả: văn bản số {case.result_number}. Mời quý cơ quan, tổ chức đến nhận kết quả.")
+
+
+def notification_queue(case: Case, *, key: str, note: str = "") -> Notification | None:
+    """Write the email in the current transaction; a task sends it after commit."""
+    if not case.contact_email:
+        return None
+    subject, body = _notification_text(case, key, note)
+    notification, created = Notification.objects.get_or_create(
+        case=case, key=key, defaults={"recipient": case.contact_email, "subject": subject, "body": body})
+    if created:
+        outbox_enqueue("licensing.notification_send", notification_id=notification.pk)
+    return notification
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send one email once: the row is locked while sending and marked sent in the same transaction."""
+    from django.core.mail import send_mail
+
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
+        if notification is None:
+            raise NotFound(_("Notification not found."))
+        if notification.sent_at is not None:
+            return False
+        send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
+        notification.sent_at = timezone.now()
+        notification.save(update_fields=["sent_at"])
+        CaseEvent.objects.create(case_id=notification.case_id, kind=CaseEvent.Kind.NOTIFICATION,
+                                 action=notification.key.split(":")[0],
+                                 after={"to": notification.recipient, "subject": notification.subject})
+    return True
+
+
+# --- Hooks into the case engine ------------------------------------------------------------------------
+
+
+@hooks.on_intake("licensing")
+def _intake_check(case: Case) -> None:
+    dossier_completeness_check(case)
+
+
+@hooks.on_attachment("licensing")
+def _attachment_check(case: Case, attachment) -> None:
+    dossier_completeness_check(case)
+
+
+@hooks.guard("licensing", "propose_grant", "approve")
+def _complete_before_grant(case: Case, transition, *, actor, note, **params) -> None:
+    dossier = dossier_completeness_check(case)
+    if dossier is not None and not dossier.complete:
+        labels = dict(PROCEDURES[case.case_type.code].required_files)
+        raise DossierIncomplete(
+            _("Missing: %(items)s.") % {"items": ", ".join(str(labels[k]) for k in dossier.missing)},
+            extra={"missing": dossier.missing})
+
+
+@hooks.after_transition("licensing", "approve")
+def _after_approve(case: Case, transition, *, actor, note, event) -> None:
+    outbox_enqueue("licensing.result_issue", case_id=case.pk)
+
+
+@hooks.after_transition("licensing", "refuse")
+def _after_refuse(case: Case, transition, *, actor, note, event) -> None:
+    outbox_enqueue("licensing.refusal_letter_issue", case_id=case.pk)
+    notification_queue(case, key="decision")
+
+
+@hooks.after_transition("licensing", "request_supplement")
+def _after_supplement_request(case: Case, transition, *, actor, note, event) -> None:
+    notification_queue(case, key=f"supplement:{event.pk}", note=note)
+
+
+@hooks.after_transition("licensing", "apologise_late")
+def _after_apology(case: Case, transition, *, actor, note, event) -> None:
+    outbox_enqueue("licensing.apology_letter_issue", case_id=case.pk, event_id=event.pk)
+    notification_queue(case, key=f"apology:{event.pk}", note=note)
+
+
+@hooks.after_transition("licensing", "revoke")
+def _after_revoke(case: Case, transition, *, actor, note, event) -> None:
+    permit_revoke_record(case, note=note)
+
+
+__all__ = ["date_line"]

@@ -8,6 +8,7 @@ from cases.api.problems import api_not_found, api_server_error
 urlpatterns = [
     path("", case_views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("licensing/", include("licensing.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/licensing/", include("licensing.api.urls")),
     path("api/v1/", include("cases.api.urls")),

@@ -25,13 +25,41 @@ ACCOUNTS = [
     ("vanphong", "Hoàng Thị", "Mai", [r.REPORTER], False),
 ]
 
-SUBJECTS = {
-    "press_conference": ("Báo Thái Bình", "Họp báo giới thiệu Ngày hội Văn hóa, Thể thao và Du lịch tỉnh"),
-    "bulletin": ("Trường Đại học Thái Bình", "Bản tin Đại học Thái Bình, định kỳ 3 tháng/số"),
-    "printing_licence": ("Công ty TNHH In Hoàng Long", "Cấp giấy phép hoạt động in"),
-    "print_registration": ("Cơ sở in Minh Phát", "Đăng ký hoạt động cơ sở in"),
-    "noncommercial_publication": ("Hội Nông dân tỉnh Thái Bình", "Tài liệu tuyên truyền kỷ niệm 130 năm thành lập tỉnh"),
-    "publication_import": ("Giáo xứ Thái Bình", "Nhập khẩu 200 cuốn sách tôn giáo không kinh doanh"),
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+FACILITY = {"facility_name": "Công ty TNHH In Hoàng Long", "facility_address": "Số 12 Lý Bôn, TP. Thái Bình",
+            "owner": "Nguyễn Văn Long", "equipment": [{"name": "Máy in offset 4 màu Heidelberg", "quantity": 2},
+                                                      {"name": "Máy cắt giấy", "quantity": 1}],
+            "products": "Sách, tạp chí, tờ rơi, bao bì"}
+DOSSIERS = {
+    "press_conference": (
+        {"name": "Báo Thái Bình", "kind": "press_agency", "email": "toasoan@baothaibinh.example"},
+        lambda now: {"organiser": "Sở Văn hóa, Thể thao và Du lịch", "chairperson": "Ông Trần Văn Nam",
+                     "event_at": (now + timedelta(days=3)).isoformat(), "venue": "Hội trường UBND tỉnh",
+                     "content": "Giới thiệu Ngày hội Văn hóa, Thể thao và Du lịch tỉnh",
+                     "expected_press": ["Báo Thái Bình", "Đài PT-TH Thái Bình"]}),
+    "bulletin": (
+        {"name": "Trường Đại học Thái Bình", "kind": "school", "email": "vanphong@tbu.example"},
+        lambda now: {"publisher": "Trường Đại học Thái Bình", "bulletin_name": "Bản tin Đại học Thái Bình",
+                     "purpose": "Thông tin hoạt động đào tạo, nghiên cứu khoa học", "periodicity": "3 tháng/số",
+                     "pages": 24, "copies": 500, "format": "19 x 27 cm",
+                     "printing_place": "Công ty TNHH In Hoàng Long", "responsible_person": "PGS.TS. Lê Văn Hòa"}),
+    "printing_licence": ({"name": "Công ty TNHH In Hoàng Long", "kind": "print_facility",
+                          "tax_code": "1000123456", "email": "inhoanglong@example.vn"}, lambda now: FACILITY),
+    "print_registration": (
+        {"name": "Cơ sở in Minh Phát", "kind": "print_facility", "email": "minhphat@example.vn"},
+        lambda now: {**FACILITY, "facility_name": "Cơ sở in Minh Phát", "facility_address": "Thị trấn Diêm Điền",
+                     "owner": "Phạm Minh Phát"}),
+    "noncommercial_publication": (
+        {"name": "Hội Nông dân tỉnh Thái Bình", "kind": "association", "email": "hoinongdan@example.vn"},
+        lambda now: {"publisher_organisation": "Hội Nông dân tỉnh Thái Bình",
+                     "title": "Tài liệu tuyên truyền kỷ niệm 130 năm thành lập tỉnh", "author": "Nhiều tác giả",
+                     "language": "Tiếng Việt", "pages": 64, "copies": 2000,
+                     "printing_facility": "Công ty TNHH In Hoàng Long"}),
+    "publication_import": (
+        {"name": "Giáo xứ Thái Bình", "kind": "religious", "email": "giaoxu@example.vn"},
+        lambda now: {"importer": "Giáo xứ Thái Bình", "purpose": "Sinh hoạt tôn giáo, không kinh doanh",
+                     "titles": [{"title": "Sách kinh (bản tiếng Việt)", "quantity": 200, "origin": "Pháp"}]}),
 }
 
 
@@ -68,20 +96,26 @@ class Command(BaseCommand):
         return users
 
     def _cases(self, users):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from licensing.procedures import PROCEDURES
+        from licensing.services import application_receive
+
         officer, head, lead = users["canbo1"], users["lanhdao"], users["truongdoan"]
         now = timezone.now()
         step = 0
-        for case_type in CaseType.objects.filter(domain="licensing"):
-            subject, summary = SUBJECTS[case_type.code]
+        for code, (organisation, fields) in DOSSIERS.items():
             for path in ("received", "in_review", "supplement", "proposed", "issued", "refused"):
                 step += 1
-                received_at = now - timedelta(hours=3 if case_type.code == "press_conference" else 24 * (step % 9 + 1))
-                case, _ = services.case_create(
-                    actor=officer, case_type=case_type, subject_name=subject, summary=summary,
-                    contact_email="lienhe@example.vn", received_at=received_at,
-                )
+                received_at = now - timedelta(hours=3 if code == "press_conference" else 24 * (step % 9 + 1))
+                case, _ = application_receive(actor=officer, procedure=code, organisation=organisation,
+                                              fields=fields(now), received_at=received_at)
+                if path not in ("received", "supplement"):
+                    for kind, _label in PROCEDURES[code].required_files:
+                        upload = SimpleUploadedFile(f"{kind}.pdf", DEMO_PDF + kind.encode(), "application/pdf")
+                        services.attachment_add(case_id=case.pk, actor=officer, upload=upload, kind=kind)
                 self._walk(case, path, officer=officer, head=head)
-        for case_type in CaseType.objects.filter(domain="inspection"):
+        for case_type in CaseType.objects.filter(domain="inspection"):  # campaigns arrive with the inspections issue
             case, _ = services.case_create(
                 actor=lead, case_type=case_type, subject_name="Đợt kiểm tra quý IV/2019",
                 summary=f"{case_type.name_vi} trên địa bàn tỉnh",

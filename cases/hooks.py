@@ -12,6 +12,7 @@ _guards: dict[tuple[str, str], list[Callable]] = defaultdict(list)
 _after: dict[tuple[str, str], list[Callable]] = defaultdict(list)
 _intake: dict[str, list[Callable]] = defaultdict(list)
 _attachment: dict[str, list[Callable]] = defaultdict(list)
+_changed: list[Callable] = []
 
 
 def _register(table, keys, func):
@@ -59,3 +60,15 @@ def intake_run(case) -> None:
 def attachment_run(case, attachment) -> None:
     for func in _attachment[case.case_type.domain]:
         func(case, attachment)
+
+
+def on_case_changed(func):
+    """`func(case)` runs in the transaction of every receipt and transition (all domains)."""
+    if func not in _changed:
+        _changed.append(func)
+    return func
+
+
+def changed_run(case) -> None:
+    for func in _changed:
+        func(case)

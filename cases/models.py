@@ -213,6 +213,8 @@ class Case(models.Model):
     clock_used = models.PositiveIntegerField(default=0, editable=False)
     paused_at = models.DateTimeField(null=True, blank=True, editable=False)
     overdue_flagged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by an apology letter: the case missed its legal deadline even though due_at now holds the new date.
+    apologised_at = models.DateTimeField(_("apologised for lateness at"), null=True, blank=True, editable=False)
     intake_completed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)

@@ -112,6 +112,7 @@ def case_create(
             _event(case, actor=actor, kind=CaseEvent.Kind.CREATED, to_state=case.state,
                    after={"reference": case.reference, "due_at": _iso(due_at), "received_at": _iso(received_at)})
             outbox_enqueue("cases.case_intake", case_id=case.pk)
+            hooks.changed_run(case)
     except IntegrityError:
         # Two deliveries of one request raced on the uuid: the other one stored it.
         existing = Case.objects.filter(uuid=uuid).first() if uuid else None
@@ -213,6 +214,7 @@ def _transition_apply(case: Case, transition: Transition, *, actor, note: str, n
                 raise ValidationFailed(_("The new appointment must be later than the current due date."),
                                        extra={"errors": {"new_due_at": [_("Must be later than the due date.")]}})
             case.due_at = new_due_at
+            case.apologised_at = case.apologised_at or now
     if case.due_at != due_before and (case.due_at is None or case.due_at > now):
         case.overdue_flagged_at = None
     from_state = case.state
@@ -232,6 +234,7 @@ def _transition_apply(case: Case, transition: Transition, *, actor, note: str, n
     if case.due_at != due_before:
         _event(case, actor=actor, kind=CaseEvent.Kind.DUE_DATE, action=transition.action,
                before={"due_at": _iso(due_before)}, after={"due_at": _iso(case.due_at)}, note=note, at=now)
+    hooks.changed_run(case)
     return event
 
 
@@ -325,6 +328,7 @@ def case_overdue_flag(*, case_id: int) -> bool:
         case.overdue_flagged_at = timezone.now()
         case.save(update_fields=["overdue_flagged_at", "updated_at"])
         _event(case, actor=None, kind=CaseEvent.Kind.OVERDUE, after={"due_at": _iso(case.due_at)})
+        hooks.changed_run(case)
     return True
 
 

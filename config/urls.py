@@ -11,6 +11,7 @@ urlpatterns = [
     path("licensing/", include("licensing.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/licensing/", include("licensing.api.urls")),
+    path("api/v1/reports/", include("reports.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -129,7 +129,7 @@ class Permit(models.Model):
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="permit")
     document = models.OneToOneField(IssuedDocument, on_delete=models.PROTECT, related_name="permit")
-    number_text = models.CharField(_("number"), max_length=40, unique=True)
+    number_text = models.CharField(_("number"), max_length=40, db_index=True)  # unique per year via document
     procedure = models.CharField(_("procedure"), max_length=64)
     result_unit = models.CharField(_("unit"), max_length=4)
     holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="permits",

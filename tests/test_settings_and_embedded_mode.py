@@ -1,5 +1,7 @@
 """The two ways to run: the embedded default (what `make run` does) and the production profile."""
 
+import csv
+import io
 import json
 import os
 import re
@@ -49,6 +51,15 @@ def test_without_environment_the_service_is_embedded():
     assert json.loads(out.stdout) == ["django.db.backends.sqlite3", True, "Asia/Ho_Chi_Minh", "vi", True]
 
 
+def seed_table_i5() -> list[list[str]]:
+    """Table I.5 of the department's real Q4/2019 report: TT, Nội dung, Đơn vị, Số lượng."""
+    text = (ROOT / "tests" / "data" / "seed_report_q4_2019.txt").read_text(encoding="utf-8")
+    section = text.split("5. Kết quả thực hiện thủ tục hành chính", 1)[1].split("II. ", 1)[0]
+    rows = [line.split("\t") for line in section.splitlines() if re.match(r"^\d+\t", line)]
+    assert len(rows) == 6
+    return rows
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -65,9 +76,14 @@ def test_embedded_mode_serves_api_and_docs_with_demo_data(tmp_path):
     """What `make run` does, on a fresh SQLite file: migrate, load demo data, serve."""
     env = {**CLEAN_ENV, "SQLITE_PATH": str(tmp_path / "db.sqlite3"), "MEDIA_ROOT": str(tmp_path / "media")}
     assert manage("migrate", "--noinput", env=env).returncode == 0
-    demo = manage("load_demo", env=env)
+    demo = manage("load_demo", env=env, timeout=600)
     assert demo.returncode == 0, demo.stderr
     tokens = dict(re.findall(r"^\s+(\w+)\s.*API token: (\w+)$", demo.stdout, flags=re.M))
+    # The demo year's Q4/2019 procedure results are the seed report's table I.5, row for row.
+    report = manage("quarterly_report", "--quarter", "2019-Q4", "--format", "csv", env=env)
+    assert report.returncode == 0, report.stderr
+    produced = [row[:4] for row in csv.reader(io.StringIO(report.stdout.lstrip("\ufeff")))][2:8]
+    assert produced == seed_table_i5()
     assert {"canbo1", "lanhdao", "thanhtra1", "vanphong", "admin"} <= set(tokens)
     port = _free_port()
     server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "cases",
     "licensing",
     "inspections",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,10 @@ OUTBOX_SEND_GRACE = timedelta(seconds=int(os.environ.get("OUTBOX_SEND_GRACE_SECO
 CELERY_BEAT_SCHEDULE = {
     "outbox-recovery-sweep": {"task": "worker.outbox_recovery_sweep", "schedule": 60.0},
     "overdue-sweep": {"task": "cases.overdue_sweep", "schedule": crontab(minute="*/15")},
+    # Open cases run on into each new quarter; then the kept figures are checked against a rebuild.
+    "report-quarter-rollover": {"task": "reports.quarter_rollover", "schedule": crontab(minute=5, hour=0, day_of_month=1,
+                                                                                        month_of_year="1,4,7,10")},
+    "report-check": {"task": "reports.check", "schedule": crontab(minute=30, hour=1)},
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

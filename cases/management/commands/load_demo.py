@@ -101,7 +101,12 @@ class Command(BaseCommand):
         from licensing.procedures import PROCEDURES
         from licensing.services import application_receive
 
+        from licensing.demo_year import DemoYear
+        from reports.services import figures_rebuild
+
         officer, head, lead = users["canbo1"], users["lanhdao"], users["truongdoan"]
+        made = DemoYear(officers=[users["canbo1"], users["canbo2"]], head=head).build()
+        self.stdout.write(f"Built the department's year Q3/2019 to Q1/2020: {made} dossiers.")
         now = timezone.now()
         step = 0
         for code, (organisation, fields) in DOSSIERS.items():
@@ -123,6 +128,7 @@ class Command(BaseCommand):
             case.members.add(users["thanhtra1"])
             services.case_assign(case_id=case.pk, actor=lead, assignee=users["thanhtra1"])
             services.case_transition(case_id=case.pk, actor=lead, action="announce")
+        figures_rebuild()  # open cases run on into today's quarter
         self.stdout.write(f"Created {Case.objects.count()} demo cases.")
 
     def _walk(self, case, path, *, officer, head):

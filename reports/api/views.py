@@ -1,0 +1,100 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, renderers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import roles as r
+from cases.api.permissions import HasRoleIn
+from cases.api.serializers import CaseListSerializer
+from cases.errors import ValidationFailed
+from cases.selectors import cases_visible
+
+from ..contributions import METRICS, cell_key
+from ..exports import EXPORTS
+from ..quarters import Quarter
+from ..tables import quarterly_report
+
+REPORT_READERS = HasRoleIn.of(r.REPORTER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR)
+
+
+class _ExportRenderer(renderers.BaseRenderer):
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return EXPORTS[self.format][0](data)
+
+
+def _renderer(fmt: str) -> type[renderers.BaseRenderer]:
+    media_type, _sep, charset = EXPORTS[fmt][1].partition("; charset=")
+    return type(f"{fmt.upper()}Renderer", (_ExportRenderer,),
+                {"format": fmt, "media_type": media_type, "charset": charset or None})
+
+
+def quarter_param(request) -> Quarter:
+    try:
+        return Quarter.parse(request.query_params.get("quarter") or str(Quarter.current().previous()))
+    except ValueError:
+        raise ValidationFailed(_("The quarter must look like 2019-Q4."),
+                               extra={"errors": {"quarter": [_("The quarter must look like 2019-Q4.")]}}) from None
+
+
+class QuarterlyReportView(APIView):
+    """The quarter's tables: procedure results (seed table I.5) with the previous quarter and the change, and
+    processing statistics per procedure. `format=json|csv|xlsx|docx`."""
+
+    permission_classes = [IsAuthenticated, REPORT_READERS]
+    renderer_classes = [renderers.JSONRenderer, *(_renderer(fmt) for fmt in EXPORTS)]
+
+    @extend_schema(parameters=[
+        OpenApiParameter("quarter", str, description="e.g. 2019-Q4; default: the previous quarter"),
+        OpenApiParameter("format", str, enum=["json", *EXPORTS]),
+    ], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        quarter = quarter_param(request)
+        report = quarterly_report(quarter)
+        base = request.build_absolute_uri("/api/v1/reports/quarterly/cases/")
+        for table in ("procedure_results", "processing"):
+            for row in report[table]:
+                row["cases_urls"] = {
+                    metric: f"{base}?quarter={quarter}&type={row['code']}&metric={metric}"
+                    for metric in (("results",) if table == "procedure_results" else METRICS)
+                }
+        response = Response(report)
+        fmt = getattr(request.accepted_renderer, "format", "json")
+        if fmt in EXPORTS:
+            response["Content-Disposition"] = f'attachment; filename="bao-cao-{quarter}.{EXPORTS[fmt][2]}"'
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400:  # errors are problem JSON whatever format was asked
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = "application/problem+json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class QuarterlyCellCasesView(generics.ListAPIView):
+    """The exact cases behind one number of the quarterly tables."""
+
+    permission_classes = [IsAuthenticated, REPORT_READERS]
+    serializer_class = CaseListSerializer
+
+    @extend_schema(parameters=[
+        OpenApiParameter("quarter", str, required=True), OpenApiParameter("type", str, required=True),
+        OpenApiParameter("metric", str, required=True, enum=list(METRICS)),
+    ])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return cases_visible(user=self.request.user).none()
+        quarter = quarter_param(self.request)
+        metric = self.request.query_params.get("metric", "")
+        if metric not in METRICS:
+            raise ValidationFailed(_("Unknown figure."), extra={"errors": {"metric": [_("Unknown figure.")]}})
+        code = self.request.query_params.get("type", "")
+        return (cases_visible(user=self.request.user)
+                .filter(case_type__code=code, contribution__cells__has_key=cell_key(quarter, metric))
+                .order_by("decided_at", "received_at", "id"))

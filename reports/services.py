@@ -1,0 +1,156 @@
+"""Keeping the quarterly figures: incremental refresh per case, full rebuild, and the check of one by the other."""
+
+import logging
+from collections import defaultdict
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+
+from cases import hooks
+from cases.models import Case
+from worker.outbox import outbox_enqueue
+
+from .contributions import case_cells
+from .models import CaseContribution, QuarterCell, ReportCheck
+from .quarters import Quarter
+
+logger = logging.getLogger(__name__)
+REPORTED_DOMAINS = ("licensing",)
+
+
+def _split(key: str) -> tuple[int, int, str]:
+    quarter, metric = key.split(":")
+    parsed = Quarter.parse(quarter)
+    return parsed.year, parsed.number, metric
+
+
+def _cell_add(case_type_id: int, key: str, delta: int) -> None:
+    year, number, metric = _split(key)
+    lookup = {"case_type_id": case_type_id, "year": year, "quarter": number, "metric": metric}
+    if not QuarterCell.objects.filter(**lookup).update(value=F("value") + delta):
+        try:
+            with transaction.atomic():
+                QuarterCell.objects.create(**lookup, value=delta)
+        except IntegrityError:  # created meanwhile by another case's refresh
+            QuarterCell.objects.filter(**lookup).update(value=F("value") + delta)
+
+
+def contribution_refresh(*, case_id: int, until: Quarter | None = None) -> int:
+    """Bring the kept figures in line with one case's current cells. Returns the number of cells changed;
+    a second run changes nothing."""
+    until = until or Quarter.current()
+    with transaction.atomic():
+        case = Case.objects.select_related("case_type").filter(pk=case_id).first()
+        if case is None or case.case_type.domain not in REPORTED_DOMAINS:
+            return 0
+        CaseContribution.objects.get_or_create(case_id=case_id, defaults={"cells": {}, "until": ""})
+        contribution = CaseContribution.objects.select_for_update().get(case_id=case_id)
+        new = case_cells(case, until=until)
+        old = contribution.cells
+        deltas = {key: new.get(key, 0) - old.get(key, 0) for key in set(new) | set(old)}
+        changed = sorted(key for key, delta in deltas.items() if delta)  # one lock order for every writer
+        for key in changed:
+            _cell_add(case.case_type_id, key, deltas[key])
+        contribution.cells, contribution.until = new, str(until)
+        contribution.save()
+    return len(changed)
+
+
+@hooks.on_case_changed
+def _case_changed(case) -> None:
+    if case.case_type.domain in REPORTED_DOMAINS:
+        outbox_enqueue("reports.case_refresh", case_id=case.pk)
+
+
+def _relevant_cases(quarters: list[Quarter] | None):
+    qs = Case.objects.filter(case_type__domain__in=REPORTED_DOMAINS).select_related("case_type")
+    if quarters:
+        first, last = min(quarters), max(quarters)
+        # received before the last quarter ends, and not finished before the first one starts
+        qs = qs.filter(received_at__lt=last.end).filter(
+            Q(decided_at__isnull=True, closed_at__isnull=True) | Q(decided_at__gte=first.start)
+            | Q(closed_at__gte=first.start))
+    return qs.only("id", "case_type", "received_at", "decided_at", "closed_at", "due_at", "paused_at", "outcome",
+                   "state", "apologised_at", "case_type__domain")
+
+
+def figures_compute(*, quarters: list[Quarter] | None = None, until: Quarter | None = None
+                    ) -> dict[tuple[int, str], int]:
+    """The figures recomputed from the cases themselves: {(case_type_id, "2019-Q4:results"): n}."""
+    until = until or Quarter.current()
+    wanted = {str(q) for q in quarters} if quarters else None
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    for case in _relevant_cases(quarters).iterator(chunk_size=2000):
+        for key, value in case_cells(case, until=until).items():
+            if wanted is None or key.split(":")[0] in wanted:
+                totals[(case.case_type_id, key)] += value
+    return dict(totals)
+
+
+def figures_kept(*, quarters: list[Quarter] | None = None) -> dict[tuple[int, str], int]:
+    qs = QuarterCell.objects.exclude(value=0)
+    if quarters:
+        condition = Q(pk__in=[])
+        for quarter in quarters:
+            condition |= Q(year=quarter.year, quarter=quarter.number)
+        qs = qs.filter(condition)
+    return {(c.case_type_id, f"{c.year}-Q{c.quarter}:{c.metric}"): c.value for c in qs}
+
+
+def figures_rebuild() -> int:
+    """Recompute every case's contribution and every figure from the cases. Returns the cells written."""
+    until = Quarter.current()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # incremental refreshes wait until the rebuild is done
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE reports_casecontribution IN EXCLUSIVE MODE")
+        totals: dict[tuple[int, str], int] = defaultdict(int)
+        contributions = []
+        for case in _relevant_cases(None).iterator(chunk_size=2000):
+            cells = case_cells(case, until=until)
+            contributions.append(CaseContribution(case_id=case.pk, cells=cells, until=str(until)))
+            for key, value in cells.items():
+                totals[(case.case_type_id, key)] += value
+            if len(contributions) >= 2000:
+                _contributions_store(contributions)
+                contributions = []
+        _contributions_store(contributions)
+        QuarterCell.objects.all().delete()
+        QuarterCell.objects.bulk_create(
+            [QuarterCell(case_type_id=type_id, year=_split(key)[0], quarter=_split(key)[1], metric=_split(key)[2],
+                         value=value) for (type_id, key), value in totals.items() if value],
+            batch_size=2000)
+    return len(totals)
+
+
+def _contributions_store(rows: list[CaseContribution]) -> None:
+    if rows:
+        CaseContribution.objects.bulk_create(rows, update_conflicts=True, unique_fields=["case"],
+                                             update_fields=["cells", "until"], batch_size=2000)
+
+
+def figures_check(*, quarters: list[Quarter] | None = None, repair: bool = True) -> ReportCheck:
+    """Compare the kept figures with a rebuild from the cases; record the result and repair a mismatch."""
+    if quarters is None:
+        current = Quarter.current()
+        quarters = [current.previous().previous(), current.previous(), current]
+    fresh = figures_compute(quarters=quarters)
+    kept = figures_kept(quarters=quarters)
+    # The quarter under way: its pending figures move with the clock between refreshes; compare the rest.
+    under_way = f"{Quarter.current()}:pending_"
+    fresh = {k: v for k, v in fresh.items() if not k[1].startswith(under_way)}
+    kept = {k: v for k, v in kept.items() if not k[1].startswith(under_way)}
+    mismatches = [
+        {"case_type": type_id, "cell": key, "kept": kept.get((type_id, key), 0), "rebuilt": fresh.get((type_id, key), 0)}
+        for type_id, key in sorted(set(fresh) | set(kept))
+        if kept.get((type_id, key), 0) != fresh.get((type_id, key), 0)
+    ]
+    check = ReportCheck.objects.create(quarters=[str(q) for q in quarters], cells_compared=len(set(fresh) | set(kept)),
+                                       mismatches=mismatches)
+    if mismatches:
+        logger.error("quarterly figures differ from a rebuild in %d cells: %s", len(mismatches), mismatches[:10])
+        if repair:
+            figures_rebuild()
+            check.repaired = True
+            check.save(update_fields=["repaired"])
+    return check

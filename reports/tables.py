@@ -1,0 +1,62 @@
+"""The quarter's tables, read from the kept figures (one small query per table)."""
+
+from collections import defaultdict
+
+from django.db.models import Q
+
+from cases.models import CaseType
+
+from .contributions import METRICS
+from .models import QuarterCell
+from .quarters import Quarter
+
+PROCESSING_METRICS = ("carried_over", "received", "early", "on_time", "late", "refused", "withdrawn",
+                      "pending_within", "pending_late")
+
+
+def count_text(value: int) -> str:
+    """Counts as the department writes them: "01", "09", "19", "1.836"."""
+    return f"{value:02d}" if 0 <= value < 10 else f"{value:,}".replace(",", ".")
+
+
+def change_text(value: int) -> str:
+    return "0" if value == 0 else f"{value:+,}".replace(",", ".")
+
+
+def _figures(quarters: list[Quarter]) -> dict[tuple[str, int, str], int]:
+    condition = Q(pk__in=[])
+    for quarter in quarters:
+        condition |= Q(year=quarter.year, quarter=quarter.number)
+    figures: dict[tuple[str, int, str], int] = defaultdict(int)
+    for type_id, year, number, metric, value in QuarterCell.objects.filter(condition).values_list(
+            "case_type_id", "year", "quarter", "metric", "value"):
+        figures[(f"{year}-Q{number}", type_id, metric)] = value
+    return figures
+
+
+def quarterly_report(quarter: Quarter) -> dict:
+    previous = quarter.previous()
+    figures = _figures([quarter, previous])
+    procedures = list(CaseType.objects.filter(domain="licensing").order_by("report_order", "code"))
+    end_day = (quarter.end.date())
+    results, processing = [], []
+    for order, case_type in enumerate(procedures, start=1):
+        terms = case_type.terms_on(end_day)
+        count = figures[(str(quarter), case_type.pk, "results")]
+        before = figures[(str(previous), case_type.pk, "results")]
+        results.append({
+            "tt": order, "code": case_type.code, "name": case_type.name_vi,
+            "unit": terms.result_unit if terms else "", "count": count, "count_text": count_text(count),
+            "previous": before, "change": count - before, "change_text": change_text(count - before),
+        })
+        row = {"tt": order, "code": case_type.code, "name": case_type.name_vi}
+        row.update({metric: figures[(str(quarter), case_type.pk, metric)] for metric in PROCESSING_METRICS})
+        row["resolved"] = row["early"] + row["on_time"] + row["late"]
+        processing.append(row)
+    return {
+        "quarter": str(quarter), "label": quarter.label_vi, "previous_quarter": str(previous),
+        "period": {"start": quarter.start.isoformat(), "end": quarter.end.isoformat()},
+        "procedure_results": results,
+        "processing": processing,
+        "metrics": list(METRICS),
+    }

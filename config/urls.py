@@ -9,6 +9,7 @@ urlpatterns = [
     path("", case_views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("licensing/", include("licensing.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/licensing/", include("licensing.api.urls")),
     path("api/v1/reports/", include("reports.api.urls")),

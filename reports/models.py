@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -56,3 +57,34 @@ class ReportCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.checked_at}: {len(self.mismatches)} mismatches"
+
+
+class ExportJob(models.Model):
+    """A large export (all fields of the cases of a period) written by a worker, row by row."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    request_uuid = models.UUIDField(unique=True, null=True, blank=True)
+    format = models.CharField(max_length=10)
+    received_from = models.DateTimeField()
+    received_to = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/%Y/", max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("export job")
+        verbose_name_plural = _("export jobs")
+
+    def __str__(self) -> str:
+        return f"export {self.pk} {self.format} {self.status}"

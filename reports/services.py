@@ -5,6 +5,7 @@ from collections import defaultdict
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
 from cases import hooks
 from cases.models import Case
@@ -154,3 +155,25 @@ def figures_check(*, quarters: list[Quarter] | None = None, repair: bool = True)
             check.repaired = True
             check.save(update_fields=["repaired"])
     return check
+
+
+def export_request(*, actor, format: str, received_from, received_to, uuid=None):
+    """Queue an export of every case received in [from, to); a retried request returns the same job."""
+    from cases.errors import ValidationFailed
+
+    from .models import ExportJob
+
+    if format not in ("csv", "xlsx"):
+        raise ValidationFailed(_("Exports are CSV or XLSX."), extra={"errors": {"format": [_("csv or xlsx")]}})
+    if received_to <= received_from:
+        raise ValidationFailed(_("The period ends before it starts."),
+                               extra={"errors": {"received_to": [_("Must be after received_from.")]}})
+    if uuid is not None:
+        existing = ExportJob.objects.filter(request_uuid=uuid, requested_by=actor).first()
+        if existing is not None:
+            return existing, False
+    with transaction.atomic():
+        job = ExportJob.objects.create(requested_by=actor, request_uuid=uuid, format=format,
+                                       received_from=received_from, received_to=received_to)
+        outbox_enqueue("reports.export_run", job_id=job.pk)
+    return job, True

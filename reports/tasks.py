@@ -28,3 +28,11 @@ def quarter_rollover() -> int:
 @shared_task(name="reports.check")
 def check() -> int:
     return len(services.figures_check().mismatches)
+
+
+@shared_task(name="reports.export_run", **RETRY)
+def export_run(job_id: int, outbox_id: int | None = None) -> None:
+    from .case_export import export_run as run
+
+    run(job_id=job_id)
+    _done(outbox_id)

@@ -1,7 +1,9 @@
+from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, renderers
+from rest_framework import generics, mixins, renderers, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,8 +14,10 @@ from cases.api.serializers import CaseListSerializer
 from cases.errors import ValidationFailed
 from cases.selectors import cases_visible
 
+from .. import services as report_services
 from ..contributions import METRICS, cell_key
 from ..exports import EXPORTS
+from ..models import ExportJob
 from ..quarters import Quarter
 from ..tables import quarterly_report
 
@@ -98,3 +102,54 @@ class QuarterlyCellCasesView(generics.ListAPIView):
         return (cases_visible(user=self.request.user)
                 .filter(case_type__code=code, contribution__cells__has_key=cell_key(quarter, metric))
                 .order_by("decided_at", "received_at", "id"))
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = ["id", "format", "received_from", "received_to", "status", "rows_total", "rows_done", "progress",
+                  "error", "created_at", "finished_at", "download_url"]
+
+    def get_progress(self, job) -> float:
+        if job.status == ExportJob.Status.DONE:
+            return 1.0
+        return round(job.rows_done / job.rows_total, 3) if job.rows_total else 0.0
+
+    def get_download_url(self, job) -> str | None:
+        return f"/api/v1/reports/exports/{job.pk}/download/" if job.status == ExportJob.Status.DONE else None
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["csv", "xlsx"])
+    received_from = serializers.DateTimeField()
+    received_to = serializers.DateTimeField()
+    uuid = serializers.UUIDField(required=False)
+
+
+class ExportJobViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin, mixins.ListModelMixin):
+    """Large exports of every case field, written by a worker; poll `progress`, then download."""
+
+    permission_classes = [IsAuthenticated, REPORT_READERS]
+    serializer_class = ExportJobSerializer
+
+    def get_queryset(self):
+        return ExportJob.objects.filter(requested_by=self.request.user)
+
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportJobSerializer})
+    def create(self, request):
+        shape = ExportRequestSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        job, created = report_services.export_request(actor=request.user, **shape.validated_data)
+        return Response(ExportJobSerializer(job).data, status=202 if created else 200)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        job = self.get_object()
+        if job.status != ExportJob.Status.DONE:
+            raise ValidationFailed(_("The export is not finished yet."),
+                                   extra={"errors": {"status": [job.status]}})
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])

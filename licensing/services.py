@@ -67,10 +67,12 @@ def application_receive(
         raise ValidationFailed(_("Unknown procedure."), extra={"errors": {"procedure": [_("Unknown procedure.")]}})
     valid_fields = _fields_validate(spec, fields, received_at=received_at or timezone.now())
     if uuid is not None:
-        existing = Case.objects.filter(uuid=uuid).select_related("dossier").first()
+        existing = Case.objects.filter(uuid=uuid).select_related("dossier__organisation").first()
         if existing is not None:  # a retried request: the same dossier from the same officer, or a conflict
             if existing.created_by_id != actor.pk or getattr(existing, "dossier", None) is None \
-                    or existing.dossier.fields != valid_fields or existing.case_type_id != case_type.pk:
+                    or existing.dossier.fields != valid_fields or existing.case_type_id != case_type.pk \
+                    or (received_at is not None and received_at != existing.received_at) \
+                    or not _same_applicant(existing.dossier.organisation, organisation_id, organisation):
                 raise Conflict(_("A different case was already stored under this id."),
                                extra={"stored": {"id": existing.pk, "reference": existing.reference}})
             return existing, False
@@ -85,6 +87,17 @@ def application_receive(
             Dossier.objects.create(case=case, organisation=holder, fields=valid_fields, complete=None)
             notification_queue(case, key="received")
     return case, created
+
+
+def _same_applicant(holder: Organisation, organisation_id: int | None, organisation: dict | None) -> bool:
+    """Would organisation_resolve() give `holder` for this request? (A retry may not change the applicant.)"""
+    if organisation_id is not None:
+        return holder.pk == organisation_id
+    organisation = organisation or {}
+    if organisation.get("tax_code"):
+        return holder.tax_code == organisation["tax_code"]
+    return (holder.tax_code, holder.name, holder.address) == ("", organisation.get("name"),
+                                                               organisation.get("address") or "")
 
 
 def _summary(procedure: str, fields: dict) -> str:
@@ -110,10 +123,13 @@ def dossier_update(*, case_id: int, actor, fields: dict, version: int) -> Dossie
         before = {k: v for k, v in dossier.fields.items() if valid_fields.get(k) != v}
         after = {k: v for k, v in valid_fields.items() if dossier.fields.get(k) != v}
         if after or before:
+            # A summary made from the dossier at receipt follows it (it is the permit's title); a typed one stays.
+            if dossier.fields and case.summary == _summary(case.case_type.code, dossier.fields):
+                case.summary = _summary(case.case_type.code, valid_fields)
             dossier.fields = valid_fields
             dossier.save(update_fields=["fields"])
             case.version += 1
-            case.save(update_fields=["version", "updated_at"])
+            case.save(update_fields=["version", "summary", "updated_at"])
             CaseEvent.objects.create(case=case, actor=actor, kind=CaseEvent.Kind.DOSSIER, before=before, after=after)
         dossier_completeness_check(case)
     return dossier

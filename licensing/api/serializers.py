@@ -11,6 +11,8 @@ class OrganisationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organisation
         fields = ["id", "name", "kind", "tax_code", "address", "representative", "phone", "email"]
+        # A known tax code is the registry's entry, reused (services.organisation_resolve), not an error.
+        extra_kwargs = {"tax_code": {"validators": []}}
 
 
 class PrintFacilitySerializer(serializers.ModelSerializer):

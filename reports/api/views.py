@@ -136,6 +136,8 @@ class ExportJobViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin, mixin
     serializer_class = ExportJobSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ExportJob.objects.none()
         return ExportJob.objects.filter(requested_by=self.request.user)
 
     @extend_schema(request=ExportRequestSerializer, responses={202: ExportJobSerializer})

@@ -98,10 +98,9 @@ class Command(BaseCommand):
     def _cases(self, users):
         from django.core.files.uploadedfile import SimpleUploadedFile
 
+        from licensing.demo_year import DemoYear
         from licensing.procedures import PROCEDURES
         from licensing.services import application_receive
-
-        from licensing.demo_year import DemoYear
         from reports.services import figures_rebuild
 
         officer, head, lead = users["canbo1"], users["lanhdao"], users["truongdoan"]

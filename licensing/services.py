@@ -16,7 +16,7 @@ from cases.errors import Conflict, InvalidTransition, NotAllowed, NotFound, Stal
 from cases.models import Case, CaseEvent, CaseType
 from cases.selectors import case_domain_roles_may_work
 from cases.services import case_create, case_lock, sequence_next, transition_apply_system
-from cases.workflow import State
+from cases.workflow import TERMINAL, State
 from worker.outbox import outbox_enqueue
 
 from .documents import OfficialDocument, date_line, document_render
@@ -65,9 +65,11 @@ def application_receive(
     case_type = CaseType.objects.filter(code=procedure, domain="licensing").first()
     if spec is None or case_type is None:
         raise ValidationFailed(_("Unknown procedure."), extra={"errors": {"procedure": [_("Unknown procedure.")]}})
-    valid_fields = _fields_validate(spec, fields, received_at=received_at or timezone.now())
+    existing = Case.objects.filter(uuid=uuid).select_related("dossier__organisation").first() if uuid else None
+    # A retry is checked against the receipt time it was stored with, not against the clock of the retry.
+    valid_fields = _fields_validate(spec, fields,
+                                    received_at=existing.received_at if existing else received_at or timezone.now())
     if uuid is not None:
-        existing = Case.objects.filter(uuid=uuid).select_related("dossier__organisation").first()
         if existing is not None:  # a retried request: the same dossier from the same officer, or a conflict
             if existing.created_by_id != actor.pk or getattr(existing, "dossier", None) is None \
                     or existing.dossier.fields != valid_fields or existing.case_type_id != case_type.pk \
@@ -398,7 +400,8 @@ def _intake_check(case: Case) -> None:
 
 @hooks.on_attachment("licensing")
 def _attachment_check(case: Case, attachment) -> None:
-    dossier_completeness_check(case)
+    if case.state not in TERMINAL:  # a closed case's files (a signed scan) change nothing about completeness
+        dossier_completeness_check(case)
 
 
 @hooks.guard("licensing", "propose_grant", "approve")

@@ -1,0 +1,70 @@
+"""Reads for the officers' pages: the queue, the approvals waiting, the permits registry."""
+
+from django.db import models
+from django.db.models import F, Prefetch, QuerySet, Value, When
+from django.utils import timezone
+
+from cases import roles as r
+from cases.models import CaseEvent
+from cases.selectors import cases_visible, due_soon_q, overdue_q
+from cases.workflow import TERMINAL, State
+
+from .models import Permit
+
+# Roles that read licensing cases (cases.selectors.cases_visible gives them the licensing domain).
+LICENSING_READERS = frozenset({r.LICENSING_OFFICER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR, r.REPORTER})
+# Roles that work on licensing cases: receive, review, propose (the reporter only reads).
+LICENSING_WORKERS = frozenset({r.LICENSING_OFFICER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR})
+# Roles that decide: the approval queue.
+LICENSING_DECIDERS = frozenset({r.DEPARTMENT_HEAD, r.ADMINISTRATOR})
+PROPOSAL_ACTIONS = ("propose_grant", "propose_refusal")
+
+
+def licensing_cases_visible(*, user) -> QuerySet:
+    return cases_visible(user=user).filter(case_type__domain="licensing")
+
+
+def _with_deadline_flags(qs: QuerySet, now=None) -> QuerySet:
+    now = now or timezone.now()
+    return qs.annotate(
+        late=models.Case(When(overdue_q(now), then=Value(True)), default=Value(False),
+                         output_field=models.BooleanField()),
+        soon=models.Case(When(due_soon_q(now), then=Value(True)), default=Value(False),
+                         output_field=models.BooleanField()),
+    )
+
+
+def _queue_order(qs: QuerySet) -> QuerySet:
+    # Overdue first, then the nearest due date; a case without a due date last.
+    return qs.order_by(F("late").desc(), F("due_at").asc(nulls_last=True), "received_at", "id")
+
+
+def queue_for(*, user, now=None) -> QuerySet:
+    """The user's open licensing cases (assignee = user), overdue first, then by due date."""
+    qs = licensing_cases_visible(user=user).filter(assignee=user).exclude(state__in=TERMINAL)
+    return _queue_order(_with_deadline_flags(qs, now))
+
+
+def unassigned_open(*, user, now=None) -> QuerySet:
+    """Open licensing cases nobody works on yet (the head assigns them)."""
+    qs = licensing_cases_visible(user=user).filter(assignee__isnull=True).exclude(state__in=TERMINAL)
+    return _queue_order(_with_deadline_flags(qs, now))
+
+
+def approvals_pending(*, user, now=None) -> QuerySet:
+    """Cases proposed for decision, with the officer's proposal event as `proposal_events`."""
+    qs = licensing_cases_visible(user=user).filter(state=State.PROPOSED).select_related("dossier__organisation")
+    proposals = CaseEvent.objects.filter(kind=CaseEvent.Kind.TRANSITION, action__in=PROPOSAL_ACTIONS) \
+        .select_related("actor").order_by("-at", "-id")
+    qs = qs.prefetch_related(Prefetch("events", queryset=proposals, to_attr="proposal_events"))
+    return _queue_order(_with_deadline_flags(qs, now))
+
+
+def approvals_pending_count(*, user) -> int:
+    return licensing_cases_visible(user=user).filter(state=State.PROPOSED).count()
+
+
+def permits_visible(*, user) -> QuerySet:
+    visible = licensing_cases_visible(user=user)
+    return Permit.objects.filter(case__in=visible.values("pk")).select_related(
+        "holder", "document", "case__case_type")

@@ -13,7 +13,7 @@ class CaseFilter(django_filters.FilterSet):
     type = django_filters.CharFilter(field_name="case_type__code", label=_("Case type code"))
     domain = django_filters.ChoiceFilter(field_name="case_type__domain",
                                          choices=[("licensing", _("Licensing")), ("inspection", _("Inspection"))])
-    state = django_filters.MultipleChoiceFilter(choices=State.choices)
+    state = django_filters.MultipleChoiceFilter(choices=State.choices, distinct=False)  # no join: no DISTINCT
     assignee = django_filters.NumberFilter(field_name="assignee_id")
     unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
     received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")

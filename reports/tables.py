@@ -1,6 +1,7 @@
 """The quarter's tables, read from the kept figures (one small query per table)."""
 
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db.models import Q
 
@@ -37,11 +38,14 @@ def _figures(quarters: list[Quarter]) -> dict[tuple[str, int, str], int]:
 def quarterly_report(quarter: Quarter) -> dict:
     previous = quarter.previous()
     figures = _figures([quarter, previous])
-    procedures = list(CaseType.objects.filter(domain="licensing").order_by("report_order", "code"))
-    end_day = (quarter.end.date())
+    procedures = list(CaseType.objects.filter(domain="licensing").order_by("report_order", "code")
+                      .prefetch_related("terms"))
+    last_day = quarter.end.date() - timedelta(days=1)
     results, processing = [], []
     for order, case_type in enumerate(procedures, start=1):
-        terms = case_type.terms_on(end_day)
+        # the terms in force on the quarter's last day (prefetched: no query per procedure)
+        terms = max((t for t in case_type.terms.all() if t.effective_from <= last_day),
+                    key=lambda t: t.effective_from, default=None)
         count = figures[(str(quarter), case_type.pk, "results")]
         before = figures[(str(previous), case_type.pk, "results")]
         results.append({

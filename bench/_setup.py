@@ -1,0 +1,19 @@
+"""Benchmarks run against their own PostgreSQL database and Redis, never the tests' or the demo's."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sttt_bench")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def django_setup() -> None:
+    import django
+
+    django.setup()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]

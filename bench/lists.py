@@ -1,0 +1,59 @@
+"""python -m bench.lists [--runs 50]
+
+The filtered first page of cases (through gunicorn, 2 workers): p50 target ≤ 30 ms; and the number of SQL
+queries for page sizes 10 and 100 (must be equal: no N+1).
+"""
+
+import argparse
+
+from bench._server import gunicorn, timed_get, token_for
+from bench._setup import django_setup, percentile
+
+QUERIES = [
+    "type=bulletin&state=issued&ordering=-received_at",
+    "received_after=2019-10-01T00:00:00%2B07:00&received_before=2020-01-01T00:00:00%2B07:00",
+    "overdue=true",
+    "q=T%E1%BB%95%20ch%E1%BB%A9c%20123",
+]
+
+
+def query_count(path: str, user) -> int:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200, response.content[:300]
+    return len(queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    django_setup()
+    from django.contrib.auth.models import User
+
+    from cases.models import Case
+
+    token = token_for("bench_department_head")
+    print(f"case lists, {Case.objects.count():,} cases, {args.runs} runs each")
+    with gunicorn() as base:
+        for query in QUERIES:
+            url = f"{base}/api/v1/cases/?{query}"
+            timed_get(url, token)
+            times = [timed_get(url, token)[0] for _ in range(args.runs)]
+            print(f"  ?{query}: p50 {percentile(times, 0.5):.1f} ms  p95 {percentile(times, 0.95):.1f} ms "
+                  f"(target p50 ≤ 30 ms)")
+    head = User.objects.get(username="bench_department_head")
+    small = query_count("/api/v1/cases/?type=bulletin&page_size=10", head)
+    large = query_count("/api/v1/cases/?type=bulletin&page_size=100", head)
+    print(f"  SQL queries for page_size 10: {small}, for page_size 100: {large} "
+          f"({'same' if small == large else 'DIFFERENT: N+1'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/licensing/", include("licensing.api.urls")),
+    path("api/v1/inspections/", include("inspections.api.urls")),
     path("api/v1/reports/", include("reports.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

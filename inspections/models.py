@@ -1,1 +1,429 @@
-"""Tables of this app arrive with its issue; cases of its domain live in cases.Case."""
+"""Inspection campaigns: the establishment registry, checklists, targets, findings and photos from the tablets,
+outcomes (violation record → sanction decision → follow-up) and the documents rendered from them.
+
+A campaign is a case of the "inspection" domain (cases.Case): its state, lead (assignee), team (members) and
+timeline live there; this app keeps what only inspections have.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, CaseType
+
+LATITUDE_VALIDATORS = [MinValueValidator(-90), MaxValueValidator(90)]
+LONGITUDE_VALIDATORS = [MinValueValidator(-180), MaxValueValidator(180)]
+
+
+def _position_constraints(model: str) -> list[models.CheckConstraint]:
+    """Latitude and longitude in range, and both or neither."""
+    return [
+        models.CheckConstraint(condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                               name=f"{model}_latitude_range"),
+        models.CheckConstraint(condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                               name=f"{model}_longitude_range"),
+        models.CheckConstraint(condition=Q(latitude__isnull=True, longitude__isnull=True)
+                               | Q(latitude__isnull=False, longitude__isnull=False),
+                               name=f"{model}_position_complete"),
+    ]
+
+
+# --- Registry --------------------------------------------------------------------------------------------
+
+
+class Establishment(models.Model):
+    """A place that can be inspected: operator branches and points of sale, BTS sites, print and photocopy
+    shops, Internet agents, publication distributors, equipment retailers."""
+
+    class Kind(models.TextChoices):
+        OPERATOR_BRANCH = "operator_branch", _("Telecom operator branch")
+        POINT_OF_SALE = "point_of_sale", _("Point of sale")
+        BTS_SITE = "bts_site", _("BTS site")
+        PRINT_SHOP = "print_shop", _("Print shop")
+        PHOTOCOPY_SHOP = "photocopy_shop", _("Photocopy shop")
+        INTERNET_AGENT = "internet_agent", _("Internet agent")
+        PUBLICATION_DISTRIBUTOR = "publication_distributor", _("Publication distributor")
+        EQUIPMENT_RETAILER = "equipment_retailer", _("Equipment retailer")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=300)
+    address = models.CharField(_("address"), max_length=500)
+    operator = models.CharField(_("operator"), max_length=100, blank=True,
+                                help_text=_("Telecom operator (Viettel, VNPT, MobiFone...) for branches, points of "
+                                            "sale and BTS sites."))
+    site_code = models.CharField(_("site code"), max_length=50, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+                                   validators=LATITUDE_VALIDATORS)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+                                    validators=LONGITUDE_VALIDATORS)
+    representative = models.CharField(_("representative"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    print_facility = models.ForeignKey("licensing.PrintFacility", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="establishments", verbose_name=_("print facility (licensing)"))
+    organisation = models.ForeignKey("licensing.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="establishments", verbose_name=_("organisation (licensing)"))
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name", "id"]
+        verbose_name = _("establishment")
+        verbose_name_plural = _("establishments")
+        indexes = [models.Index(fields=["kind", "name"], name="establishment_kind_name_idx")]
+        constraints = [
+            *_position_constraints("establishment"),
+            models.UniqueConstraint(fields=["operator", "site_code"], condition=~Q(site_code=""),
+                                    name="establishment_site_code_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+# Which establishments each inspection type looks at (DESIGN.md, Inspections).
+TYPE_KINDS: dict[str, frozenset[str]] = {
+    "prepaid_sim": frozenset({Establishment.Kind.OPERATOR_BRANCH, Establishment.Kind.POINT_OF_SALE}),
+    "internet_service": frozenset({Establishment.Kind.INTERNET_AGENT, Establishment.Kind.OPERATOR_BRANCH}),
+    "bts_station": frozenset({Establishment.Kind.BTS_SITE}),
+    "publication_distribution": frozenset({Establishment.Kind.PUBLICATION_DISTRIBUTOR}),
+    "printing": frozenset({Establishment.Kind.PRINT_SHOP, Establishment.Kind.PHOTOCOPY_SHOP}),
+    "conformity_labelling": frozenset({Establishment.Kind.EQUIPMENT_RETAILER, Establishment.Kind.POINT_OF_SALE,
+                                       Establishment.Kind.OPERATOR_BRANCH}),
+}
+
+
+# --- Checklists ------------------------------------------------------------------------------------------
+
+
+class ChecklistTemplate(models.Model):
+    """The questions of one inspection type from a date on. A change is a new version; a campaign keeps the
+    version it started with."""
+
+    case_type = models.ForeignKey(CaseType, on_delete=models.PROTECT, related_name="checklist_templates",
+                                  limit_choices_to={"domain": "inspection"}, verbose_name=_("inspection type"))
+    version = models.PositiveSmallIntegerField(_("version"))
+    title = models.CharField(_("title"), max_length=300)
+    effective_from = models.DateField(_("effective from"))
+    sanction_basis = models.CharField(_("sanctions decree"), max_length=300, blank=True,
+                                      help_text=_("The decree on administrative sanctions in force for this version."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case_type", "-effective_from", "-version"]
+        verbose_name = _("checklist template")
+        verbose_name_plural = _("checklist templates")
+        constraints = [
+            models.UniqueConstraint(fields=["case_type", "version"], name="checklist_version_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (v{self.version})"
+
+
+class ChecklistItem(models.Model):
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
+    order = models.PositiveSmallIntegerField(_("order"))
+    code = models.SlugField(_("code"), max_length=50)
+    question = models.TextField(_("question"))
+    legal_reference = models.CharField(_("legal reference"), max_length=500, blank=True)
+    photo_required = models.BooleanField(_("photo required"), default=False,
+                                         help_text=_("A finding on this item (other than not applicable) needs a "
+                                                     "photo before the visit's outcome is recorded."))
+
+    class Meta:
+        ordering = ["template", "order", "id"]
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        constraints = [
+            models.UniqueConstraint(fields=["template", "code"], name="checklist_item_code_once"),
+            models.UniqueConstraint(fields=["template", "order"], name="checklist_item_order_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.question[:60]}"
+
+
+# --- Campaigns and targets -------------------------------------------------------------------------------
+
+
+class Campaign(models.Model):
+    """What an inspection case has besides the engine's fields. Lead = case.assignee, team = case.members."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="campaign")
+    legal_basis = models.TextField(_("legal basis"))
+    scope = models.TextField(_("scope"), blank=True)
+    period_start = models.DateField(_("planned start"))
+    period_end = models.DateField(_("planned end"))
+    checklist = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="campaigns",
+                                  verbose_name=_("checklist version"))
+    # The decision to inspect ("Số: 12/QĐ-STTTT"), numbered when the campaign is announced.
+    decision_year = models.PositiveSmallIntegerField(_("decision year"), null=True, blank=True, editable=False)
+    decision_number = models.PositiveIntegerField(_("decision number"), null=True, blank=True, editable=False)
+    decision_number_text = models.CharField(_("decision"), max_length=40, blank=True, editable=False)
+    announced_at = models.DateTimeField(_("announced at"), null=True, blank=True, editable=False)
+    conclusion = models.TextField(_("conclusion"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "-id"]
+        verbose_name = _("inspection campaign")
+        verbose_name_plural = _("inspection campaigns")
+        constraints = [
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")),
+                                   name="campaign_period_ordered"),
+            models.UniqueConstraint(fields=["decision_year", "decision_number"],
+                                    condition=Q(decision_number__isnull=False), name="campaign_decision_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference} {self.case.subject_name}"
+
+    @property
+    def title(self) -> str:
+        return self.case.subject_name
+
+
+class Outcome(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    COMPLIANT = "compliant", _("Compliant")
+    REMINDER = "reminder", _("Reminder (not a sanction)")
+    VIOLATION = "violation", _("Violation")
+
+
+class Target(models.Model):
+    """One establishment visited in a campaign, by the team members assigned to it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="targets")
+    establishment = models.ForeignKey(Establishment, on_delete=models.PROTECT, related_name="targets")
+    inspectors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="inspection_targets",
+                                        verbose_name=_("assigned inspectors"))
+    planned_on = models.DateField(_("planned visit date"), null=True, blank=True)
+    visited_at = models.DateTimeField(_("visited at"), null=True, blank=True, editable=False,
+                                      help_text=_("Device time of the first finding."))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_note = models.TextField(_("outcome note"), blank=True)
+    outcome_at = models.DateTimeField(_("outcome recorded at"), null=True, blank=True, editable=False)
+    outcome_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "planned_on", "id"]
+        verbose_name = _("inspection target")
+        verbose_name_plural = _("inspection targets")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "establishment"], name="target_once_per_campaign"),
+            models.CheckConstraint(condition=Q(outcome="pending") | Q(outcome_at__isnull=False),
+                                   name="target_outcome_has_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.establishment.name}"
+
+
+# --- Findings and photos from the tablets ----------------------------------------------------------------
+
+
+class Finding(models.Model):
+    """The answer to one checklist item at one target, made on a tablet under an id the tablet chose.
+
+    Findings are never changed: a correction is a new finding on the same item, and the latest device time
+    counts. `fingerprint` is the hash of the content, so a resent finding is recognised as the same.
+    """
+
+    class Result(models.TextChoices):
+        COMPLIANT = "compliant", _("Compliant")
+        VIOLATION = "violation", _("Violation")
+        NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="findings")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="findings")
+    result = models.CharField(_("result"), max_length=20, choices=Result.choices)
+    note = models.TextField(_("note"), blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+                                   validators=LATITUDE_VALIDATORS)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+                                    validators=LONGITUDE_VALIDATORS)
+    accuracy = models.DecimalField(_("position accuracy (m)"), max_digits=8, decimal_places=1, null=True,
+                                   blank=True, validators=[MinValueValidator(0)])
+    device_time = models.DateTimeField(_("time on the device"))
+    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="findings",
+                                  verbose_name=_("inspector"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
+    fingerprint = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["target", "device_time", "received_at"]
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        indexes = [models.Index(fields=["target", "item", "device_time"], name="finding_target_item_idx")]
+        constraints = [
+            *_position_constraints("finding"),
+            models.CheckConstraint(condition=Q(accuracy__isnull=True) | Q(accuracy__gte=0),
+                                   name="finding_accuracy_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.result}"
+
+
+def photo_upload_to(instance: "Photo", filename: str) -> str:
+    # Generated name: nothing the tablet sent reaches the file system.
+    now = timezone.now()
+    return f"inspections/photos/{now:%Y/%m}/{instance.id}.jpg"
+
+
+def thumbnail_upload_to(instance: "Photo", filename: str) -> str:
+    now = timezone.now()
+    return f"inspections/thumbnails/{now:%Y/%m}/{instance.id}.jpg"
+
+
+class Photo(models.Model):
+    """A photo of a finding, re-encoded as JPEG without its metadata; the same content is stored once."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="photos")
+    sha256 = models.CharField(_("SHA-256 of the file sent"), max_length=64)
+    file = models.FileField(upload_to=photo_upload_to, max_length=200)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    thumbnail = models.FileField(upload_to=thumbnail_upload_to, max_length=200, blank=True, editable=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["finding", "received_at", "id"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        constraints = [
+            models.UniqueConstraint(fields=["finding", "sha256"], name="photo_once_per_finding"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+# --- Violations, sanctions, follow-up --------------------------------------------------------------------
+
+
+class ViolationRecord(models.Model):
+    """Biên bản vi phạm hành chính ("01/BB-VPHC"), numbered gap-free per calendar year of the record."""
+
+    target = models.OneToOneField(Target, on_delete=models.PROTECT, related_name="violation")
+    year = models.PositiveSmallIntegerField(_("year"), editable=False)
+    number = models.PositiveIntegerField(_("number"), editable=False)
+    number_text = models.CharField(_("record number"), max_length=40, editable=False)
+    description = models.TextField(_("violation"))
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("violation record")
+        verbose_name_plural = _("violation records")
+        constraints = [models.UniqueConstraint(fields=["year", "number"], name="violation_record_number_once")]
+
+    def __str__(self) -> str:
+        return self.number_text
+
+
+class SanctionDecision(models.Model):
+    """The decision on a violation record, due within 7 working days of the record; undecided until then."""
+
+    violation = models.OneToOneField(ViolationRecord, on_delete=models.PROTECT, related_name="sanction")
+    due_at = models.DateTimeField(_("decision due at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True, editable=False)
+    number = models.PositiveIntegerField(_("number"), null=True, blank=True, editable=False)
+    number_text = models.CharField(_("decision number"), max_length=40, blank=True, editable=False)
+    fine_vnd = models.PositiveBigIntegerField(_("fine (VND)"), null=True, blank=True)
+    remedial_measures = models.TextField(_("remedial measures"), blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("sanction decision")
+        verbose_name_plural = _("sanction decisions")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "number"], condition=Q(number__isnull=False),
+                                    name="sanction_number_once"),
+            # Undecided: no number, no fine. Decided: a number and a positive fine.
+            models.CheckConstraint(
+                condition=(Q(decided_at__isnull=True, number__isnull=True, fine_vnd__isnull=True)
+                           | Q(decided_at__isnull=False, number__isnull=False, fine_vnd__gt=0)),
+                name="sanction_decided_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number_text or f"{self.violation} → ?"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.decided_at is None and self.due_at < timezone.now()
+
+    @property
+    def decided_late(self) -> bool:
+        return self.decided_at is not None and self.decided_at > self.due_at
+
+
+class FollowUp(models.Model):
+    """The check that a violation was corrected by its due date."""
+
+    violation = models.ForeignKey(ViolationRecord, on_delete=models.PROTECT, related_name="follow_ups")
+    correction_due_on = models.DateField(_("correction due on"))
+    note = models.TextField(_("note"), blank=True)
+    done_at = models.DateTimeField(_("correction verified at"), null=True, blank=True)
+    done_note = models.TextField(_("verification note"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["correction_due_on", "id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+
+    def __str__(self) -> str:
+        return f"{self.violation} → {self.correction_due_on}"
+
+
+# --- Documents -------------------------------------------------------------------------------------------
+
+
+class Document(models.Model):
+    """A DOCX rendered by a task after commit: the visit minutes, the violation record, the conclusion."""
+
+    class Kind(models.TextChoices):
+        VISIT_MINUTES = "visit_minutes", _("Visit minutes")
+        VIOLATION_RECORD = "violation_record", _("Violation record")
+        CONCLUSION = "conclusion", _("Campaign conclusion")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="documents")
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, null=True, blank=True, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    number_text = models.CharField(_("number"), max_length=40, blank=True)
+    issued_at = models.DateTimeField(_("dated"))
+    file = models.FileField(upload_to="inspections/documents/%Y/", max_length=200)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "kind", "id"]
+        verbose_name = _("inspection document")
+        verbose_name_plural = _("inspection documents")
+        constraints = [
+            models.UniqueConstraint(fields=["target", "kind"], condition=Q(target__isnull=False),
+                                    name="inspection_document_once_per_target"),
+            models.UniqueConstraint(fields=["campaign", "kind"], condition=Q(target__isnull=True),
+                                    name="inspection_document_once_per_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number_text}".strip()

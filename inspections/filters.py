@@ -1,0 +1,137 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.workflow import INSPECTION
+
+from .models import (
+    Campaign,
+    ChecklistTemplate,
+    Document,
+    Establishment,
+    Finding,
+    FollowUp,
+    Outcome,
+    Photo,
+    SanctionDecision,
+    Target,
+    ViolationRecord,
+)
+
+INSPECTION_STATES = sorted({t.target for t in INSPECTION if t.target} | {"planned"})
+
+
+class CampaignFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(field_name="case__state",
+                                                choices=[(s, s) for s in INSPECTION_STATES])
+    type = django_filters.CharFilter(field_name="case__case_type__code", label=_("Inspection type"))
+    year = django_filters.NumberFilter(field_name="period_start__year", label=_("Year of the planned start"))
+    lead = django_filters.NumberFilter(field_name="case__assignee_id", label=_("Lead"))
+    q = django_filters.CharFilter(method="filter_text", label=_("Text search"))
+
+    class Meta:
+        model = Campaign
+        fields = ["state", "type", "year", "lead"]
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(case__subject_name__icontains=value) | Q(case__reference__icontains=value)
+                               | Q(decision_number_text__icontains=value) | Q(scope__icontains=value))
+
+
+class EstablishmentFilter(django_filters.FilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=Establishment.Kind.choices)
+    q = django_filters.CharFilter(method="filter_text", label=_("Text search"))
+
+    class Meta:
+        model = Establishment
+        fields = ["kind", "operator", "site_code", "print_facility", "organisation", "active"]
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(address__icontains=value)
+                               | Q(site_code__icontains=value) | Q(operator__icontains=value))
+
+
+class ChecklistTemplateFilter(django_filters.FilterSet):
+    type = django_filters.CharFilter(field_name="case_type__code", label=_("Inspection type"))
+    in_force_on = django_filters.DateFilter(field_name="effective_from", lookup_expr="lte",
+                                            label=_("Effective on or before"))
+
+    class Meta:
+        model = ChecklistTemplate
+        fields = ["type", "version"]
+
+
+class TargetFilter(django_filters.FilterSet):
+    outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
+    inspector = django_filters.NumberFilter(field_name="inspectors", label=_("Assigned inspector"))
+    mine = django_filters.BooleanFilter(method="filter_mine", label=_("Assigned to me"))
+    kind = django_filters.ChoiceFilter(field_name="establishment__kind", choices=Establishment.Kind.choices)
+
+    class Meta:
+        model = Target
+        fields = ["campaign", "outcome", "planned_on", "inspector", "kind"]
+
+    def filter_mine(self, queryset, name, value):
+        if value is None:
+            return queryset
+        request = getattr(self, "request", None)
+        user_id = request.user.pk if request else None
+        return queryset.filter(inspectors=user_id).distinct() if value else queryset.exclude(inspectors=user_id)
+
+
+class FindingFilter(django_filters.FilterSet):
+    campaign = django_filters.NumberFilter(field_name="target__campaign_id")
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+
+    class Meta:
+        model = Finding
+        fields = ["target", "campaign", "item", "result", "inspector"]
+
+
+class PhotoFilter(django_filters.FilterSet):
+    target = django_filters.NumberFilter(field_name="finding__target_id")
+
+    class Meta:
+        model = Photo
+        fields = ["finding", "target"]
+
+
+class ViolationFilter(django_filters.FilterSet):
+    campaign = django_filters.NumberFilter(field_name="target__campaign_id")
+    year = django_filters.NumberFilter()
+
+    class Meta:
+        model = ViolationRecord
+        fields = ["campaign", "target", "year"]
+
+
+class SanctionFilter(django_filters.FilterSet):
+    campaign = django_filters.NumberFilter(field_name="violation__target__campaign_id")
+    decided = django_filters.BooleanFilter(field_name="decided_at", lookup_expr="isnull", exclude=True)
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = SanctionDecision
+        fields = ["campaign", "violation", "decided", "year"]
+
+
+class FollowUpFilter(django_filters.FilterSet):
+    campaign = django_filters.NumberFilter(field_name="violation__target__campaign_id")
+    done = django_filters.BooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True)
+    due_before = django_filters.DateFilter(field_name="correction_due_on", lookup_expr="lt")
+
+    class Meta:
+        model = FollowUp
+        fields = ["campaign", "violation", "done"]
+
+
+class DocumentFilter(django_filters.FilterSet):
+    class Meta:
+        model = Document
+        fields = ["campaign", "target", "kind"]

@@ -6,6 +6,8 @@ import io
 from django.conf import settings
 from django.utils import timezone
 
+from .tables import count_text
+
 PROCESSING_COLUMNS = [
     ("tt", "TT"), ("name", "Thủ tục"), ("carried_over", "Kỳ trước chuyển sang"), ("received", "Tiếp nhận mới"),
     ("resolved", "Đã giải quyết"), ("early", "Trước hạn"), ("on_time", "Đúng hạn"), ("late", "Quá hạn"),
@@ -13,6 +15,11 @@ PROCESSING_COLUMNS = [
     ("pending_late", "Đang giải quyết quá hạn"),
 ]
 RESULT_HEADERS = ["TT", "Nội dung", "Đơn vị", "Số lượng", "Kỳ trước", "Tăng+, giảm- so với kỳ trước"]
+INSPECTION_COLUMNS = [
+    ("tt", "TT"), ("name", "Loại kiểm tra"), ("inspected", "Số cơ sở được kiểm tra"), ("compliant", "Chấp hành tốt"),
+    ("reminders", "Nhắc nhở"), ("violations", "Vi phạm"), ("sanctions", "Quyết định xử phạt"),
+    ("fines_vnd", "Tiền phạt (đồng)"),
+]
 
 
 def _result_rows(report):
@@ -31,6 +38,11 @@ def report_csv(report: dict) -> bytes:
     writer.writerow([label for _key, label in PROCESSING_COLUMNS])
     for row in report["processing"]:
         writer.writerow([row[key] for key, _label in PROCESSING_COLUMNS])
+    writer.writerow([])
+    writer.writerow([f"Kết quả thanh tra, kiểm tra {report['label']}"])
+    writer.writerow([label for _key, label in INSPECTION_COLUMNS])
+    for row in report["inspections"]:
+        writer.writerow([row[key] for key, _label in INSPECTION_COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Vietnamese text correctly
 
 
@@ -75,6 +87,10 @@ def report_xlsx(report: dict) -> bytes:
           [label for _key, label in PROCESSING_COLUMNS],
           [[row[key] for key, _label in PROCESSING_COLUMNS] for row in report["processing"]],
           [6, 50] + [14] * (len(PROCESSING_COLUMNS) - 2), text_columns=(2,))
+    sheet(workbook, "Thanh tra, kiểm tra", f"Kết quả thanh tra, kiểm tra {report['label']}",
+          [label for _key, label in INSPECTION_COLUMNS],
+          [[row[key] for key, _label in INSPECTION_COLUMNS] for row in report["inspections"]],
+          [6, 50, 14, 14, 12, 12, 14, 18], text_columns=(2,))
     workbook.properties.title = f"Báo cáo {report['label']}"
     workbook.properties.creator = settings.AGENCY_NAME
     out = io.BytesIO()
@@ -161,6 +177,13 @@ def report_docx(report: dict) -> bytes:
     table([label for _key, label in PROCESSING_COLUMNS],
           [[row[key] for key, _label in PROCESSING_COLUMNS] for row in report["processing"]],
           [0.8, 4] + [1.1] * (len(PROCESSING_COLUMNS) - 2))
+    paragraph("")
+    paragraph("4. Công tác thanh tra, kiểm tra", bold=True)
+    table([label for _key, label in INSPECTION_COLUMNS],
+          [[row["tt"], row["name"], *(count_text(row[key]) for key in
+                                      ("inspected", "compliant", "reminders", "violations", "sanctions")),
+            row["fines_text"]] for row in report["inspections"]],
+          [0.8, 5, 1.6, 1.6, 1.4, 1.4, 1.6, 2.2])
     document.core_properties.title = f"Báo cáo {report['label']}"
     document.core_properties.author = settings.AGENCY_NAME
     out = io.BytesIO()

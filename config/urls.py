@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("licensing/", include("licensing.urls")),
     path("reports/", include("reports.urls")),
+    path("inspections/", include("inspections.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/licensing/", include("licensing.api.urls")),
     path("api/v1/inspections/", include("inspections.api.urls")),

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from cases import roles as r
 from cases import services
-from cases.models import Case, CaseType
+from cases.models import Case
 
 DEMO_PASSWORD = "demo-sttt-2026"
 ACCOUNTS = [
@@ -119,14 +119,10 @@ class Command(BaseCommand):
                         upload = SimpleUploadedFile(f"{kind}.pdf", DEMO_PDF + kind.encode(), "application/pdf")
                         services.attachment_add(case_id=case.pk, actor=officer, upload=upload, kind=kind)
                 self._walk(case, path, officer=officer, head=head)
-        for case_type in CaseType.objects.filter(domain="inspection"):  # campaigns arrive with the inspections issue
-            case, _ = services.case_create(
-                actor=lead, case_type=case_type, subject_name="Đợt kiểm tra quý IV/2019",
-                summary=f"{case_type.name_vi} trên địa bàn tỉnh",
-            )
-            case.members.add(users["thanhtra1"])
-            services.case_assign(case_id=case.pk, actor=lead, assignee=users["thanhtra1"])
-            services.case_transition(case_id=case.pk, actor=lead, action="announce")
+        from inspections.demo_campaigns import DemoCampaigns
+
+        campaigns = DemoCampaigns(lead=lead, inspectors=[users["thanhtra1"], users["thanhtra2"]], head=head).build()
+        self.stdout.write(f"Built {campaigns} inspection campaigns of Q4/2019 (seed section I.4).")
         figures_rebuild()  # open cases run on into today's quarter
         self.stdout.write(f"Created {Case.objects.count()} demo cases.")
 

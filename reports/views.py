@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 
 from cases import roles as r
 
-from .exports import PROCESSING_COLUMNS
+from .exports import INSPECTION_COLUMNS, PROCESSING_COLUMNS
 from .quarters import Quarter
-from .tables import quarterly_report
+from .tables import INSPECTION_METRICS, inspection_cells, quarterly_report
+
+INSPECTION_LABELS = dict(INSPECTION_COLUMNS)
 
 READERS = {r.REPORTER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR}
 CHART_COLOURS = ["#c7d2e0", "#8fa6c4", "#4f6f99", "#a4161a"]
@@ -87,6 +89,13 @@ def cell_cases(request):
         raise Http404 from None
     metric = request.GET.get("metric", "")
     case_type = CaseType.objects.filter(code=request.GET.get("type", "")).first()
+    if case_type is not None and case_type.domain == "inspection" and metric in INSPECTION_METRICS[:5]:
+        targets = (inspection_cells(quarter)[metric]
+                   .filter(campaign__case__in=cases_visible(user=request.user), campaign__case__case_type=case_type)
+                   .select_related("establishment", "campaign__case").order_by("outcome_at", "id"))
+        return render(request, "reports/cell_targets.html", {
+            "quarter": quarter, "case_type": case_type, "metric_label": INSPECTION_LABELS[metric],
+            "targets": targets})
     if metric not in METRICS or case_type is None:
         raise Http404
     cases = (cases_visible(user=request.user)

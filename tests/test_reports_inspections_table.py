@@ -40,3 +40,17 @@ def test_inspection_figures_per_type_and_quarter(lead, inspector):
     assert rows["bts_station"]["inspected"] == 0
     assert len(rows) == 6
     assert {row["code"]: row["inspected"] for row in quarterly_report(Quarter(2020, 1))["inspections"]}["printing"] == 1
+
+
+def test_every_inspection_number_opens_the_establishments_behind_it(client, lead, inspector, reporter):
+    campaign = campaign_make(lead=lead, members=[inspector], shops=2)
+    first, second = campaign.targets.order_by("pk")
+    moment = datetime(2019, 11, 20, 10, tzinfo=HCM)
+    for target, outcome in ((first, Outcome.COMPLIANT), (second, Outcome.REMINDER)):
+        target.outcome, target.outcome_at = outcome, moment
+        target.save(update_fields=["outcome", "outcome_at"])
+    client.force_login(reporter)
+    page = client.get("/reports/quarterly/cases/?quarter=2019-Q4&type=printing&metric=reminders").content.decode()
+    assert second.establishment.name in page and first.establishment.name not in page
+    report = client.get("/reports/quarterly/?quarter=2019-Q4").content.decode()
+    assert "metric=reminders" in report

@@ -25,10 +25,8 @@ SCREENS = Path(os.environ.get("STTT_SCREENSHOTS", "/tmp/sttt-screens"))
 TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+# No skip when chromium is missing: .ci/run installs Debian's chromium, and a missing browser must fail loudly.
+pytestmark = [pytest.mark.worker]
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from .errors import ValidationFailed
 IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 PDF = ("application/pdf", ".pdf")
 DOCX = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx")
-# Pillow refuses images larger than this many pixels (decompression bombs).
-Image.MAX_IMAGE_PIXELS = 60_000_000
+# Images larger than this many pixels are refused from their header, before any decoding (decompression
+# bombs). Pillow itself only raises at twice its limit and merely warns between the two.
+MAX_IMAGE_PIXELS = 60_000_000
 
 
 def _refuse(message: str):
@@ -58,6 +59,9 @@ def _image_check(upload) -> tuple[str, str]:
         data = upload.read()
         with Image.open(io.BytesIO(data)) as image:
             image_format = image.format
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                _refuse(_("The image is too large (%(pixels)s megapixels).")
+                        % {"pixels": round(image.width * image.height / 1_000_000)})
             image.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # verify() does not decode; a truncated image fails here

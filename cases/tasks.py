@@ -20,27 +20,27 @@ RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 30
          "max_retries": 8}
 
 
-def _done(outbox_id):
+def outbox_done(outbox_id) -> None:
     with transaction.atomic():
         outbox_mark_done(outbox_id)
 
 
-def _run(service, case_id: int, outbox_id: int | None) -> None:
+def task_run(service, case_id: int, outbox_id: int | None) -> None:
     try:
         service(case_id=case_id)
     except NotFound:  # nothing to do for a case that is not there; do not resend forever
         logger.warning("%s: case %s not found", service.__name__, case_id)
-    _done(outbox_id)
+    outbox_done(outbox_id)
 
 
 @shared_task(name="cases.case_intake", **RETRY)
 def case_intake(case_id: int, outbox_id: int | None = None) -> None:
-    _run(services.case_intake, case_id, outbox_id)
+    task_run(services.case_intake, case_id, outbox_id)
 
 
 @shared_task(name="cases.case_overdue_flag", **RETRY)
 def case_overdue_flag(case_id: int) -> None:
-    _run(services.case_overdue_flag, case_id, None)
+    task_run(services.case_overdue_flag, case_id, None)
 
 
 @shared_task(name="cases.overdue_sweep")

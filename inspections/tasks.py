@@ -3,34 +3,34 @@
 from celery import shared_task
 
 from cases.errors import NotFound
-from cases.tasks import RETRY, _done
+from cases.tasks import RETRY, outbox_done
 
 from . import services
 
 
-def _run(service, outbox_id, **ids) -> None:
+def task_run(service, outbox_id, **ids) -> None:
     try:
         service(**ids)
     except NotFound:  # the row is gone: nothing to make, and nothing to resend
         pass
-    _done(outbox_id)
+    outbox_done(outbox_id)
 
 
 @shared_task(name="inspections.photo_thumbnail", **RETRY)
 def photo_thumbnail(photo_id: str, outbox_id: int | None = None) -> None:
-    _run(services.photo_thumbnail_make, outbox_id, photo_id=photo_id)
+    task_run(services.photo_thumbnail_make, outbox_id, photo_id=photo_id)
 
 
 @shared_task(name="inspections.visit_minutes_render", **RETRY)
 def visit_minutes_render(target_id: int, outbox_id: int | None = None) -> None:
-    _run(services.visit_minutes_issue, outbox_id, target_id=target_id)
+    task_run(services.visit_minutes_issue, outbox_id, target_id=target_id)
 
 
 @shared_task(name="inspections.violation_record_render", **RETRY)
 def violation_record_render(violation_id: int, outbox_id: int | None = None) -> None:
-    _run(services.violation_record_issue, outbox_id, violation_id=violation_id)
+    task_run(services.violation_record_issue, outbox_id, violation_id=violation_id)
 
 
 @shared_task(name="inspections.conclusion_render", **RETRY)
 def conclusion_render(campaign_id: int, outbox_id: int | None = None) -> None:
-    _run(services.conclusion_issue, outbox_id, campaign_id=campaign_id)
+    task_run(services.conclusion_issue, outbox_id, campaign_id=campaign_id)

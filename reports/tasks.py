@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from cases.models import Case
-from cases.tasks import RETRY, _done
+from cases.tasks import RETRY, outbox_done
 from cases.workflow import TERMINAL
 
 from . import services
@@ -12,7 +12,7 @@ from . import services
 @shared_task(name="reports.case_refresh", **RETRY)
 def case_refresh(case_id: int, outbox_id: int | None = None) -> None:
     services.contribution_refresh(case_id=case_id)
-    _done(outbox_id)
+    outbox_done(outbox_id)
 
 
 @shared_task(name="reports.quarter_rollover")
@@ -35,4 +35,4 @@ def export_run(job_id: int, outbox_id: int | None = None) -> None:
     from .case_export import export_run as run
 
     run(job_id=job_id)
-    _done(outbox_id)
+    outbox_done(outbox_id)

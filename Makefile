@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint messages
+.PHONY: install run test lint messages bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: install
 
 test: install
 	$(VENV)/bin/pytest
+
+# Benchmarks (docs/PERFORMANCE.md): a 1,000,000-case database sttt_bench is generated on the first run.
+bench: install
+	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
+	$(PY) -m bench.all
 
 lint: install
 	$(VENV)/bin/ruff check .

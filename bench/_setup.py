@@ -17,3 +17,13 @@ def django_setup() -> None:
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def summary(name: str, figure: str, target: str, passed: bool) -> None:
+    """One summary line per benchmark; `make bench` collects them from BENCH_SUMMARY."""
+    line = f"{name:<52} {figure:>14}  target {target:<12} {'PASS' if passed else 'FAIL'}"
+    print("SUMMARY " + line, flush=True)
+    path = os.environ.get("BENCH_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")

@@ -7,13 +7,15 @@ queries for page sizes 10 and 100 (must be equal: no N+1).
 import argparse
 
 from bench._server import gunicorn, timed_get, token_for
-from bench._setup import django_setup, percentile
+from bench._setup import django_setup, percentile, summary
 
+USERS = ["bench_department_head", "bench_officer"]  # unscoped, and scoped to the licensing domain
 QUERIES = [
+    "",
     "type=bulletin&state=issued&ordering=-received_at",
     "received_after=2019-10-01T00:00:00%2B07:00&received_before=2020-01-01T00:00:00%2B07:00",
     "overdue=true",
-    "q=T%E1%BB%95%20ch%E1%BB%A9c%20123",
+    "q=Minh%20Ph%C3%A1t",  # part of an organisation's name
 ]
 
 
@@ -39,20 +41,25 @@ def main() -> None:
 
     from cases.models import Case
 
-    token = token_for("bench_department_head")
     print(f"case lists, {Case.objects.count():,} cases, {args.runs} runs each")
+    worst = 0.0
     with gunicorn() as base:
-        for query in QUERIES:
-            url = f"{base}/api/v1/cases/?{query}"
-            timed_get(url, token)
-            times = [timed_get(url, token)[0] for _ in range(args.runs)]
-            print(f"  ?{query}: p50 {percentile(times, 0.5):.1f} ms  p95 {percentile(times, 0.95):.1f} ms "
-                  f"(target p50 ≤ 30 ms)")
+        for username in USERS:
+            token = token_for(username)
+            for query in QUERIES:
+                url = f"{base}/api/v1/cases/?{query}"
+                timed_get(url, token)
+                times = [timed_get(url, token)[0] for _ in range(args.runs)]
+                worst = max(worst, percentile(times, 0.5))
+                print(f"  {username} ?{query}: p50 {percentile(times, 0.5):.1f} ms  "
+                      f"p95 {percentile(times, 0.95):.1f} ms (target p50 ≤ 30 ms)")
+    summary("lists: slowest filtered first page p50", f"{worst:.1f} ms", "≤ 30 ms", worst <= 30)
     head = User.objects.get(username="bench_department_head")
     small = query_count("/api/v1/cases/?type=bulletin&page_size=10", head)
     large = query_count("/api/v1/cases/?type=bulletin&page_size=100", head)
     print(f"  SQL queries for page_size 10: {small}, for page_size 100: {large} "
           f"({'same' if small == large else 'DIFFERENT: N+1'})")
+    summary("lists: SQL queries page_size 10 vs 100", f"{small} vs {large}", "equal", small == large)
 
 
 if __name__ == "__main__":

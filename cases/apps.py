@@ -7,4 +7,4 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        from . import tasks  # noqa: F401  registers the Celery tasks
+        from . import security, tasks  # noqa: F401  registers the sign-in failure receiver and the Celery tasks

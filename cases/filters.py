@@ -1,16 +1,16 @@
 """FilterSets for case lists, used by the API and the pages alike."""
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case
+from .models import Case, CaseType
 from .selectors import due_soon_q, overdue_q
 from .workflow import State
 
 
 class CaseFilter(django_filters.FilterSet):
-    type = django_filters.CharFilter(field_name="case_type__code", label=_("Case type code"))
+    type = django_filters.CharFilter(method="filter_type", label=_("Case type code"))
     domain = django_filters.ChoiceFilter(field_name="case_type__domain",
                                          choices=[("licensing", _("Licensing")), ("inspection", _("Inspection"))])
     state = django_filters.MultipleChoiceFilter(choices=State.choices, distinct=False)  # no join: no DISTINCT
@@ -27,6 +27,11 @@ class CaseFilter(django_filters.FilterSet):
     class Meta:
         model = Case
         fields = ["type", "domain", "state", "assignee"]
+
+    def filter_type(self, queryset, name, value):
+        # A scalar subquery rather than a join: PostgreSQL then reads the first page straight from the
+        # (type, state, received) index instead of sorting every case of the type.
+        return queryset.filter(case_type_id=Subquery(CaseType.objects.filter(code=value).values("pk")[:1]))
 
     def filter_overdue(self, queryset, name, value):
         return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())

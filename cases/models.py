@@ -228,11 +228,13 @@ class Case(models.Model):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         indexes = [
-            models.Index(fields=["case_type", "state"], name="case_type_state_idx"),
+            # A filtered list's first page is read in index order: type, state, newest first.
+            models.Index(fields=["case_type", "state", "-received_at", "-id"], name="case_type_state_recv_idx"),
+            models.Index(fields=["case_type", "received_at", "id"], name="case_type_recv_idx"),  # type + period
             models.Index(fields=["case_type", "decided_at"], name="case_type_decided_idx"),
-            models.Index(fields=["received_at"], name="case_received_idx"),
+            models.Index(fields=["received_at", "id"], name="case_received_id_idx"),
             models.Index(fields=["assignee", "state"], name="case_assignee_state_idx"),
-            models.Index(fields=["due_at"], name="case_due_idx"),
+            models.Index(fields=["state", "due_at"], name="case_state_due_idx"),  # overdue, due soon
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(state__in=State.values), name="case_state_valid"),

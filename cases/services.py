@@ -5,8 +5,9 @@ import uuid as uuid_lib
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,7 +15,7 @@ from worker.outbox import outbox_enqueue
 
 from . import hooks
 from . import roles as r
-from .attachments import upload_inspect
+from .attachments import upload_inspect, upload_name_clean
 from .deadlines import clock_used_compute, due_at_compute, due_at_remaining
 from .errors import Conflict, InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from .models import Attachment, Case, CaseEvent, CaseType, Sequence, state_write_allowed
@@ -54,6 +55,17 @@ def case_lock(case_id: int) -> Case:
         return Case.objects.select_for_update(of=("self",)).select_related("case_type", "terms").get(pk=case_id)
     except Case.DoesNotExist:
         raise NotFound(_("Case not found.")) from None
+
+
+def case_lock_shared(case_id: int) -> Case:
+    """A share lock on the case row: many writers of a case's children (findings of a campaign) proceed
+    together, while a transition, which takes the row for update, waits for them and they for it. Read after
+    the lock is held, so the state seen stays true until the end of the transaction."""
+    # The ORM has no FOR SHARE; SQLite locks the whole database for a write anyway.
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    for case in Case.objects.raw(f"SELECT * FROM cases_case WHERE id = %s{lock}", [case_id]):  # noqa: S611
+        return case
+    raise NotFound(_("Case not found."))
 
 
 # --- Create ----------------------------------------------------------------------------------------
@@ -310,10 +322,14 @@ def case_intake(*, case_id: int) -> Case | None:
 
 
 def officer_least_loaded(*, case_type_id: int):
-    open_here = Q(assigned_cases__case_type_id=case_type_id) & ~Q(assigned_cases__state__in=TERMINAL)
+    # Counts only open cases, named by state so that the (assignee, state) index answers it: the years of
+    # closed cases behind each officer are never read.
+    open_states = [state for state in State.values if state not in TERMINAL]
+    load = (Case.objects.filter(assignee_id=OuterRef("pk"), case_type_id=case_type_id, state__in=open_states)
+            .order_by().values("assignee_id").annotate(n=Count("pk")).values("n"))
     return (
         User.objects.filter(is_active=True, groups__name=r.LICENSING_OFFICER)
-        .annotate(load=Count("assigned_cases", filter=open_here, distinct=True))
+        .annotate(load=Coalesce(Subquery(load), 0))
         .order_by("load", "pk")
         .first()
     )
@@ -361,7 +377,7 @@ def attachment_add(*, case_id: int, actor, upload, description: str = "", kind: 
         if existing is not None:
             return existing, False
         attachment = Attachment(
-            uuid=uuid or uuid_lib.uuid4(), case=case, original_name=(upload.name or "file")[-255:],
+            uuid=uuid or uuid_lib.uuid4(), case=case, original_name=upload_name_clean(upload.name) or f"file{extension}",
             content_type=content_type, extension=extension, size=upload.size, sha256=sha256,
             description=description, kind=kind, uploaded_by=actor,
         )

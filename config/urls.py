@@ -1,12 +1,16 @@
+import sys
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cases import views as case_views
-from cases.api.problems import api_not_found, api_server_error
+from cases.api.problems import DATABASE_ERRORS, api_not_found, api_server_error
+from cases.login import ThrottledLoginView
 
 urlpatterns = [
     path("", case_views.home, name="home"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("licensing/", include("licensing.urls")),
     path("reports/", include("reports.urls")),
@@ -32,6 +36,13 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Called while the exception is being handled: a database that cannot be reached (raised outside a view,
+    # e.g. while a middleware reads the session) is a 503 with Retry-After, not a 500.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_ERRORS):
+        from cases.middleware import database_unavailable_response
+
+        return database_unavailable_response(request, exc)
     if request.path.startswith("/api/"):
         return api_server_error(request)
     from django.views.defaults import server_error

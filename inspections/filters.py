@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from cases.api.fields import YEAR_MAX, YEAR_MIN
 from cases.workflow import INSPECTION
 
 from .models import (
@@ -25,7 +26,9 @@ class CampaignFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(field_name="case__state",
                                                 choices=[(s, s) for s in INSPECTION_STATES])
     type = django_filters.CharFilter(field_name="case__case_type__code", label=_("Inspection type"))
-    year = django_filters.NumberFilter(field_name="period_start__year", label=_("Year of the planned start"))
+    # A whole year in range: `year=0.8` or `year=1e24` made the date lookup fail with a server error.
+    year = django_filters.NumberFilter(field_name="period_start__year", label=_("Year of the planned start"),
+                                       decimal_places=0, min_value=YEAR_MIN, max_value=YEAR_MAX)
     lead = django_filters.NumberFilter(field_name="case__assignee_id", label=_("Lead"))
     q = django_filters.CharFilter(method="filter_text", label=_("Text search"))
 

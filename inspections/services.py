@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,14 @@ from cases import roles as r
 from cases.deadlines import due_at_compute
 from cases.errors import Conflict, DomainError, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from cases.models import Case, CaseEvent, CaseType, LimitUnit
-from cases.services import case_assign, case_create, case_lock, case_transition, sequence_next
+from cases.services import (
+    case_assign,
+    case_create,
+    case_lock,
+    case_lock_shared,
+    case_transition,
+    sequence_next,
+)
 from cases.workflow import TERMINAL, State
 from worker.outbox import outbox_enqueue
 
@@ -513,7 +520,8 @@ def finding_submit(
     if target is None:
         _invalid("target", _("Unknown target."))
     with transaction.atomic():
-        case = case_lock(target.campaign.case_id)
+        # Findings of one campaign go in side by side (a share lock); closing the findings waits for them.
+        case = case_lock_shared(target.campaign.case_id)
         if not on_team(case, actor):
             raise NotOnTeam()
         _require_state(case, {State.IN_FIELD}, error=CampaignNotInField)
@@ -521,10 +529,7 @@ def finding_submit(
         if item is None or item.template_id != target.campaign.checklist_id:
             _invalid("item", _("This item is not on the campaign's checklist."))
         _not_future(device_time, "device_time", DEVICE_CLOCK_SKEW)
-        stored = Finding.objects.filter(pk=uuid).first()  # sent again while we waited for the lock
-        if stored is not None:
-            return _finding_same(stored, content, fingerprint), False
-        try:
+        try:  # the same id sent again at the same moment: the unique key decides, the loser reads the winner
             with transaction.atomic():
                 finding = Finding.objects.create(
                     id=uuid, target_id=target.pk, item=item, result=result, note=content["note"],
@@ -533,12 +538,13 @@ def finding_submit(
                     fingerprint=fingerprint,
                 )
         except IntegrityError:
-            stored = Finding.objects.filter(pk=uuid).first()  # the same id, sent to another campaign at once
+            stored = Finding.objects.filter(pk=uuid).first()
             if stored is None:
                 raise
             return _finding_same(stored, content, fingerprint), False
-        Target.objects.filter(pk=target.pk, visited_at__isnull=True).update(visited_at=device_time)
-        Target.objects.filter(pk=target.pk, visited_at__gt=device_time).update(visited_at=device_time)
+        # The visit is the earliest finding's time.
+        Target.objects.filter(Q(visited_at__isnull=True) | Q(visited_at__gt=device_time), pk=target.pk).update(
+            visited_at=device_time)
     return finding, True
 
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from rest_framework import serializers
 
+from cases.api.fields import OUT_OF_RANGE, YEAR_MAX, YEAR_MIN
 from cases.models import CaseType
 from cases.services import ASSIGNABLE_ROLES
 
@@ -48,12 +49,18 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+def _in_working_years(value) -> None:
+    """A date far outside the department's years is a typing slip (and year 9999 + 1 day overflows)."""
+    if value is not None and not YEAR_MIN <= value.year <= YEAR_MAX:
+        raise forms.ValidationError(OUT_OF_RANGE % {"min": YEAR_MIN, "max": YEAR_MAX})
+
+
 class TransitionForm(forms.Form):
     action = forms.CharField(max_length=40)
     version = forms.IntegerField(min_value=1)
     note = forms.CharField(required=False, max_length=5000, label=gettext_lazy("Reasons / content"))
     # A local date and time (Asia/Ho_Chi_Minh): Django makes it aware in the current time zone.
-    new_due_at = forms.DateTimeField(required=False, input_formats=LOCAL_INPUT_FORMATS,
+    new_due_at = forms.DateTimeField(validators=[_in_working_years], required=False, input_formats=LOCAL_INPUT_FORMATS,
                                      label=gettext_lazy("New appointment date"))
     next = forms.CharField(required=False, max_length=500)
 
@@ -100,9 +107,9 @@ class PermitSearchForm(forms.Form):
                         help_text=gettext_lazy("Number, holder, content or case reference"))
     procedure = forms.ChoiceField(required=False, label=gettext_lazy("Procedure"))
     revoked = forms.ChoiceField(required=False, choices=REVOKED_CHOICES, label=gettext_lazy("Status"))
-    issued_from = forms.DateField(required=False, label=gettext_lazy("Issued from"), widget=DateInput(),
+    issued_from = forms.DateField(validators=[_in_working_years], required=False, label=gettext_lazy("Issued from"), widget=DateInput(),
                                   input_formats=["%Y-%m-%d", "%d/%m/%Y"])
-    issued_to = forms.DateField(required=False, label=gettext_lazy("Issued until"), widget=DateInput(),
+    issued_to = forms.DateField(validators=[_in_working_years], required=False, label=gettext_lazy("Issued until"), widget=DateInput(),
                                 input_formats=["%Y-%m-%d", "%d/%m/%Y"])
 
     def __init__(self, *args, **kwargs):
@@ -140,7 +147,7 @@ class ReceiveForm(forms.Form):
     org_phone = forms.CharField(max_length=30, required=False, label=gettext_lazy("Phone"))
     org_email = forms.EmailField(required=False, label=gettext_lazy("Email"),
                                  help_text=gettext_lazy("Receipt and results are notified to this address."))
-    received_at = forms.DateTimeField(required=False, input_formats=LOCAL_INPUT_FORMATS, widget=DateTimeLocalInput(),
+    received_at = forms.DateTimeField(validators=[_in_working_years], required=False, input_formats=LOCAL_INPUT_FORMATS, widget=DateTimeLocalInput(),
                                       label=gettext_lazy("Received at"),
                                       help_text=gettext_lazy("Leave empty for now."))
 

@@ -49,8 +49,8 @@ def export_run(*, job_id: int) -> ExportJob | None:
     try:
         done = _write_csv(job, path) if job.format == "csv" else _write_xlsx(job, path)
         with open(path, "rb") as source:
-            job.file.save(f"ho-so-{job.received_from:%Y%m%d}-{job.received_to:%Y%m%d}.{job.format}", File(source),
-                          save=False)
+            start, end = timezone.localtime(job.received_from), timezone.localtime(job.received_to)
+            job.file.save(f"ho-so-{start:%Y%m%d}-{end:%Y%m%d}.{job.format}", File(source), save=False)
         ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.DONE, rows_done=done, file=job.file.name,
                                                    finished_at=timezone.now())
     except Exception as exc:

@@ -303,6 +303,45 @@ def test_page_size_and_pages(api, head, desk):
     assert client.get("/api/v1/cases/", {"page_size": 4, "page": 9}).status_code == 404
 
 
+def test_past_the_count_cap_the_list_says_more_than_and_still_pages(api, head, desk, settings):
+    settings.API_LIST_COUNT_CAP = 4
+    client = api.as_user(head)
+    first = client.get("/api/v1/cases/", {"page_size": 3}).json()
+    assert (first["count"], first["count_exact"], len(first["results"])) == (4, False, 3)
+    # The list serves the first `cap` rows in its order; past them the user narrows the filter.
+    second = client.get("/api/v1/cases/", {"page_size": 3, "page": 2}).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    assert not {row["id"] for row in first["results"]} & {row["id"] for row in second["results"]}
+    assert client.get("/api/v1/cases/", {"page_size": 3, "page": 3}).status_code == 404
+    narrowed = client.get("/api/v1/cases/", {"page_size": 3, "type": "press_conference"}).json()
+    assert narrowed["count_exact"] is True and narrowed["count"] == len(
+        [c for c in desk.values() if c.case_type.code == "press_conference"])
+    settings.API_LIST_COUNT_CAP = 6
+    assert client.get("/api/v1/cases/").json()["count_exact"] is True
+
+
+@pytest.mark.parametrize("cap", [100, 4])
+def test_a_text_search_pages_like_any_list_in_the_same_order(api, head, desk, settings, cap):
+    """A search is read as its ids, then a page's rows: order, count, pages and links stay those of a list."""
+    settings.API_LIST_COUNT_CAP = cap
+    client = api.as_user(head)
+    search = {"q": "-20", "ordering": "-received_at", "page_size": 2}  # every reference holds its year
+    expected = ordered_ids(client.get("/api/v1/cases/", {"ordering": "-received_at", "page_size": 100}))[:cap]
+    first = client.get("/api/v1/cases/", search).json()
+    assert (first["count"], first["count_exact"]) == (min(6, cap), cap >= 6)
+    pages, body, page = [], first, 1
+    while True:
+        pages.append([row["id"] for row in body["results"]])
+        assert all(set(row) >= {"reference", "type", "assignee", "is_overdue"} for row in body["results"])
+        if not body["next"]:
+            break
+        page += 1
+        body = client.get("/api/v1/cases/", {**search, "page": page}).json()
+        assert body["previous"]
+    assert [pk for rows in pages for pk in rows] == expected
+    assert client.get("/api/v1/cases/", {**search, "page": page + 1}).status_code == 404
+
+
 def test_page_size_is_capped_at_100(api, officer, head):
     from cases.models import CaseType
 

@@ -1,6 +1,9 @@
 """One error shape for every API failure: RFC 7807 problem details with a stable code."""
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -11,6 +14,11 @@ from cases.errors import DomainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://sotttt.example/problems/"
+# The database cannot be reached (down, restarting, connection lost): the client should try again shortly.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+logger = logging.getLogger("sttt.errors")
 
 _DRF_CODES = [
     (exceptions.NotAuthenticated, "not_authenticated", _("Authentication required.")),
@@ -39,6 +47,8 @@ def problem(*, status_code: int, code: str, title: str, detail=None, instance: s
 def problem_exception_handler(exc, context):
     request = context.get("request")
     instance = request.get_full_path() if request is not None else ""
+    if isinstance(exc, DATABASE_ERRORS):
+        return database_unavailable(request, exc)
     if isinstance(exc, DomainError):
         body = problem(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
                        instance=instance, **exc.extra)
@@ -81,3 +91,26 @@ def api_not_found(request, exception=None):
 def api_server_error(request):
     return _json_problem(request, status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error",
                          _("An unexpected error occurred; it has been logged."))
+
+
+def database_unavailable_log(request, exc) -> None:
+    path = request.path if request is not None else ""
+    logger.error("database unavailable: %s %s: %s", getattr(request, "method", ""), path, exc,
+                 exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def database_unavailable_problem(request) -> JsonResponse:
+    """503 with Retry-After for a request that failed because the database could not be reached."""
+    body = problem(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, code="service_unavailable",
+                   title=_("The service is temporarily unavailable."),
+                   detail=_("The database cannot be reached at the moment. Please try again in a few seconds; "
+                            "a request sent again with the same id is never recorded twice."),
+                   instance=request.get_full_path() if request is not None else "")
+    response = JsonResponse(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, content_type=PROBLEM_CONTENT_TYPE)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+def database_unavailable(request, exc) -> JsonResponse:
+    database_unavailable_log(request, exc)
+    return database_unavailable_problem(request)

@@ -8,6 +8,8 @@ from cases import roles as r
 from cases.models import Attachment, Case, CaseEvent, CaseType, CaseTypeTerms
 from cases.workflow import transitions_available
 
+from . import fields
+
 User = get_user_model()
 
 
@@ -38,7 +40,7 @@ class CaseTypeSerializer(serializers.ModelSerializer):
 
 class CaseListSerializer(serializers.ModelSerializer):
     type = serializers.SlugRelatedField(source="case_type", slug_field="code", read_only=True)
-    assignee = UserBriefSerializer(read_only=True)
+    assignee = UserBriefSerializer(read_only=True, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -57,7 +59,7 @@ class CaseCreateSerializer(serializers.Serializer):
     contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
     contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    received_at = serializers.DateTimeField(required=False)
+    received_at = fields.DateTimeField(required=False)
     data = serializers.JSONField(required=False, default=dict)
 
     def validate_data(self, value):
@@ -67,7 +69,7 @@ class CaseCreateSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = UserBriefSerializer(read_only=True)
+    actor = UserBriefSerializer(read_only=True, allow_null=True)  # system events have none
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:
@@ -125,7 +127,7 @@ class TransitionSerializer(serializers.Serializer):
     action = serializers.CharField(max_length=40)
     version = serializers.IntegerField(min_value=1, help_text=_("The case version you read; a stale one gives 409."))
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    new_due_at = serializers.DateTimeField(required=False)
+    new_due_at = fields.DateTimeField(required=False)
 
 
 class AssignSerializer(serializers.Serializer):

@@ -1,9 +1,9 @@
 from django.db.models import Prefetch
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404  # a malformed id is 404, not 500
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -107,6 +107,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return self.get_paginated_response(s.EventSerializer(page, many=True).data)
 
 
+# The stored file keeps the media type its content proved (cases/attachments.py accepts these).
+ATTACHMENT_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf",
+                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
 class CaseAttachmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Files of one case. Type is proven by content; the same file twice is stored once."""
 
@@ -136,7 +141,7 @@ class CaseAttachmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, view
         return Response(self.get_serializer(attachment).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes},
+    @extend_schema(responses={(200, media_type): bytes for media_type in ATTACHMENT_MEDIA_TYPES},
                    parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
     @action(detail=True, methods=["get"], url_path="download")
     def download(self, request, case_pk=None, pk=None):

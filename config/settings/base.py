@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so that it sees a view's exception first: an unreachable database is a 503, not a 500.
+    "cases.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -95,6 +97,13 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The model backend, refusing sign-ins for a while after repeated failures (cases/security.py).
+AUTHENTICATION_BACKENDS = ["cases.security.ThrottledModelBackend"]
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", str(15 * 60)))
+LOGIN_FAILURES_PER_USER_AND_IP = int(os.environ.get("LOGIN_FAILURES_PER_USER_AND_IP", "5"))
+LOGIN_FAILURES_PER_USER = int(os.environ.get("LOGIN_FAILURES_PER_USER", "20"))
+LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "30"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -129,6 +138,8 @@ AGENCY_SIGNER_TITLE = os.environ.get("AGENCY_SIGNER_TITLE", "GIÁM ĐỐC")
 # A day-based limit ends at the close of office on its last day.
 OFFICE_CLOSE_HOUR = int(os.environ.get("OFFICE_CLOSE_HOUR", "17"))
 DUE_SOON_HOURS = int(os.environ.get("DUE_SOON_HOURS", "48"))
+# API lists count matching rows exactly up to this many, then answer "more than" (count_exact: false).
+API_LIST_COUNT_CAP = int(os.environ.get("API_LIST_COUNT_CAP", "10000"))
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -142,7 +153,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "cases.api.filter_backend.CheckedFilterBackend",  # django-filter, with dates checked (400, not 500)
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "cases.api.pagination.CasePagination",
@@ -163,6 +174,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema and docs describe the API and hold no data: readable without signing in.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Every operation declares the RFC 7807 problems it can answer with (cases/api/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "cases.api.schema.problem_responses"],
 }
 
 # --- Celery ---
@@ -209,4 +222,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Failed and throttled sign-ins reach stderr whatever LOG_LEVEL says (they propagate to the root's handler).
+    "loggers": {"sttt.security": {"level": "INFO"}},
 }

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases import roles as r
+from cases.api import fields as api_fields
 from cases.api.serializers import UserBriefSerializer
 from cases.models import CaseType
 from cases.workflow import INSPECTION, transitions_available
@@ -163,7 +164,7 @@ class CampaignDetailSerializer(CampaignListSerializer):
 class TargetPlanSerializer(serializers.Serializer):
     establishment = serializers.PrimaryKeyRelatedField(queryset=Establishment.objects.filter(active=True))
     inspectors = serializers.PrimaryKeyRelatedField(queryset=TEAM_USERS, many=True, required=False, default=list)
-    planned_on = serializers.DateField(required=False, allow_null=True, default=None)
+    planned_on = api_fields.DateField(required=False, allow_null=True, default=None)
 
 
 class CampaignCreateSerializer(serializers.Serializer):
@@ -173,8 +174,8 @@ class CampaignCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=300, help_text=_("e.g. “Kiểm tra hoạt động in năm 2020”."))
     legal_basis = serializers.CharField(max_length=5000, help_text=_("One basis per line or separated by “;”."))
     scope = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-    period_start = serializers.DateField()
-    period_end = serializers.DateField()
+    period_start = api_fields.DateField()
+    period_end = api_fields.DateField()
     lead = serializers.PrimaryKeyRelatedField(queryset=TEAM_USERS, required=False, allow_null=True, default=None,
                                               help_text=_("Defaults to you."))
     members = serializers.PrimaryKeyRelatedField(queryset=TEAM_USERS, many=True, required=False, default=list)
@@ -201,7 +202,7 @@ class TargetCreateSerializer(TargetPlanSerializer):
 
 class TargetAssignSerializer(serializers.Serializer):
     inspectors = serializers.PrimaryKeyRelatedField(queryset=TEAM_USERS, many=True)
-    planned_on = serializers.DateField(required=False, allow_null=True, default=None)
+    planned_on = api_fields.DateField(required=False, allow_null=True, default=None)
 
 
 class OutcomeSerializer(serializers.Serializer):
@@ -211,7 +212,7 @@ class OutcomeSerializer(serializers.Serializer):
                                  help_text=_("Required for a reminder: what it is about."))
     violation_description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
                                                   help_text=_("Required for a violation: the act, for the record."))
-    recorded_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+    recorded_at = api_fields.DateTimeField(required=False, allow_null=True, default=None,
                                             help_text=_("When the violation record was drawn up (default: now)."))
 
 
@@ -228,7 +229,7 @@ class FindingSubmitSerializer(serializers.Serializer):
     longitude = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-180, max_value=180)
     accuracy = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0,
                                       help_text=_("Of the position, in metres."))
-    device_time = serializers.DateTimeField(help_text=_("When the finding was made, on the tablet's clock."))
+    device_time = api_fields.DateTimeField(help_text=_("When the finding was made, on the tablet's clock."))
 
     def validate(self, attrs):
         if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
@@ -265,9 +266,12 @@ class FindingSerializer(serializers.ModelSerializer):
     uuid = serializers.UUIDField(source="pk", read_only=True)
     item_code = serializers.CharField(source="item.code", read_only=True)
     inspector = UserBriefSerializer(read_only=True)
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, read_only=True, coerce_to_string=False)
-    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, read_only=True, coerce_to_string=False)
-    accuracy = serializers.DecimalField(max_digits=8, decimal_places=1, read_only=True, coerce_to_string=False)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, read_only=True, coerce_to_string=False,
+                                        allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, read_only=True, coerce_to_string=False,
+                                         allow_null=True)
+    accuracy = serializers.DecimalField(max_digits=8, decimal_places=1, read_only=True, coerce_to_string=False,
+                                        allow_null=True)
     photos = PhotoSerializer(many=True, read_only=True)
 
     class Meta:
@@ -302,7 +306,7 @@ class PhotoUploadSerializer(serializers.Serializer):
 
 class SanctionSerializer(serializers.ModelSerializer):
     violation_number = serializers.CharField(source="violation.number_text", read_only=True)
-    decided_by = UserBriefSerializer(read_only=True)
+    decided_by = UserBriefSerializer(read_only=True, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
     decided_late = serializers.BooleanField(read_only=True)
 
@@ -313,6 +317,8 @@ class SanctionSerializer(serializers.ModelSerializer):
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
+    correction_due_on = api_fields.DateField()
+
     class Meta:
         model = FollowUp
         fields = ["id", "violation", "correction_due_on", "note", "done_at", "done_note", "created_at"]
@@ -335,9 +341,9 @@ class ViolationSerializer(serializers.ModelSerializer):
 class SanctionDecideSerializer(serializers.Serializer):
     fine_vnd = serializers.IntegerField(min_value=1, help_text=_("The fine in đồng."))
     remedial_measures = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    decided_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    decided_at = api_fields.DateTimeField(required=False, allow_null=True, default=None)
 
 
 class FollowUpDoneSerializer(serializers.Serializer):
     done_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    done_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    done_at = api_fields.DateTimeField(required=False, allow_null=True, default=None)

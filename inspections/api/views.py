@@ -27,7 +27,7 @@ from ..filters import (
     TargetFilter,
     ViolationFilter,
 )
-from ..models import ChecklistTemplate, Establishment, Finding, Target
+from ..models import ChecklistTemplate, Establishment, Finding, Photo, Target
 from . import serializers as s
 from .permissions import CampaignData, CampaignLeads, Registry
 
@@ -209,8 +209,11 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         return selectors.findings_visible(user=self.request.user).prefetch_related("photos")
 
-    def _render(self, finding) -> dict:
-        finding = Finding.objects.select_related("item", "inspector").prefetch_related("photos").get(pk=finding.pk)
+    def _render(self, finding, *, new: bool = False) -> dict:
+        if new:  # just stored by this request, with its item and inspector at hand and no photo yet
+            finding._prefetched_objects_cache = {"photos": Photo.objects.none()}
+        else:
+            finding = Finding.objects.select_related("item", "inspector").prefetch_related("photos").get(pk=finding.pk)
         return s.FindingSerializer(finding, context=self.get_serializer_context()).data
 
     @extend_schema(request=s.FindingSubmitSerializer,
@@ -224,7 +227,8 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         shape = s.FindingSubmitSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         finding, created = services.finding_submit(actor=request.user, **shape.service_arguments())
-        return Response(self._render(finding), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(self._render(finding, new=created),
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=s.FindingBatchSerializer, responses={200: s.FindingBatchResponseSerializer, 400: PROBLEM})
     @action(detail=False, methods=["post"])

@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from cases.api import fields as api_fields
 from cases.api.serializers import CaseDetailSerializer
 
 from ..models import Dossier, IssuedDocument, Organisation, Permit, PrintFacility
@@ -60,7 +61,7 @@ class ApplicationReceiveSerializer(serializers.Serializer):
     contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
     contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    received_at = serializers.DateTimeField(required=False)
+    received_at = api_fields.DateTimeField(required=False)
     fields = serializers.DictField(help_text=_("The procedure's own fields: see /api/v1/licensing/procedures/."))
 
     def validate(self, attrs):

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import roles as r
+from cases.api import fields as api_fields
 from cases.api.permissions import HasRoleIn
 from cases.api.serializers import CaseListSerializer
 from cases.errors import ValidationFailed
@@ -124,8 +125,8 @@ class ExportJobSerializer(serializers.ModelSerializer):
 
 class ExportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=["csv", "xlsx"])
-    received_from = serializers.DateTimeField()
-    received_to = serializers.DateTimeField()
+    received_from = api_fields.DateTimeField()
+    received_to = api_fields.DateTimeField()
     uuid = serializers.UUIDField(required=False)
 
 
@@ -147,11 +148,12 @@ class ExportJobViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin, mixin
         job, created = report_services.export_request(actor=request.user, **shape.validated_data)
         return Response(ExportJobSerializer(job).data, status=202 if created else 200)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, EXPORTS[fmt][1].split(";")[0]): bytes for fmt in ("csv", "xlsx")})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         job = self.get_object()
         if job.status != ExportJob.Status.DONE:
             raise ValidationFailed(_("The export is not finished yet."),
                                    extra={"errors": {"status": [job.status]}})
-        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1],
+                            content_type=EXPORTS[job.format][1])

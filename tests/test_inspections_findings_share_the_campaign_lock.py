@@ -1,0 +1,102 @@
+"""Findings of one campaign go in side by side, and closing the findings waits for those under way.
+
+A finding takes a share lock on its campaign's case: two tablets never wait for each other, while the lead's
+"close findings" (which takes the row for update) waits until the findings being stored are committed, so no
+finding is ever stored after the findings were closed.
+"""
+
+import threading
+import time
+
+import pytest
+
+from cases.models import CaseEvent
+from inspections import services
+from inspections.models import Finding
+
+from .factories import UserFactory
+from .support_concurrency import run_together, token_client
+from .support_inspections import campaign_make, checklists_load, finding_body, items_of
+
+FINDINGS = "/api/v1/inspections/findings/"
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def checklists(catalogue):
+    checklists_load()
+
+
+def _hold_inside_the_lock(monkeypatch, *, entered: threading.Semaphore, release: threading.Event):
+    """Every finding, once it holds the campaign's lock, signals and waits for `release`."""
+    real = services.on_team
+
+    def on_team_then_wait(case, user):
+        entered.release()
+        assert release.wait(timeout=20), "never released"
+        return real(case, user)
+
+    monkeypatch.setattr(services, "on_team", on_team_then_wait)
+
+
+def test_two_findings_of_one_campaign_hold_its_lock_at_the_same_time(monkeypatch, lead, inspector):
+    inspector2 = UserFactory(roles=["inspector"])
+    campaign = campaign_make(lead=lead, members=[inspector, inspector2], shops=2, path=("announce", "start_fieldwork"))
+    target, item = campaign.targets.first(), items_of(campaign)[0]
+    entered, release = threading.Semaphore(0), threading.Event()
+    _hold_inside_the_lock(monkeypatch, entered=entered, release=release)
+    clients = {user.pk: token_client(user) for user in (inspector, inspector2)}
+
+    def both_inside():
+        # Both requests must be inside their transactions at once: with an exclusive lock the second would
+        # wait at the lock and never get here while the first is held.
+        ok = entered.acquire(timeout=15) and entered.acquire(timeout=15)
+        release.set()
+        return ok
+
+    results = run_together([
+        lambda: clients[inspector.pk].post(FINDINGS, finding_body(target, item), format="json").status_code,
+        lambda: clients[inspector2.pk].post(FINDINGS, finding_body(target, item), format="json").status_code,
+        both_inside,
+    ])
+    assert results == [201, 201, True], results
+    assert Finding.objects.filter(target=target).count() == 2
+
+
+def test_closing_the_findings_waits_for_a_finding_being_stored(monkeypatch, lead, inspector):
+    campaign = campaign_make(lead=lead, members=[inspector], shops=1, path=("announce", "start_fieldwork"))
+    target, item = campaign.targets.first(), items_of(campaign)[0]
+    entered, release = threading.Semaphore(0), threading.Event()
+    _hold_inside_the_lock(monkeypatch, entered=entered, release=release)
+    finding_client, lead_client = token_client(inspector), token_client(lead)
+    case_url = f"/api/v1/cases/{campaign.case_id}/"
+    version = lead_client.get(case_url).json()["version"]
+    closed = {}
+
+    def finding():
+        return finding_client.post(FINDINGS, finding_body(target, item), format="json").status_code
+
+    def close_while_the_finding_is_held():
+        assert entered.acquire(timeout=15), "the finding never took the lock"
+        started = time.monotonic()
+        threading.Timer(1.0, release.set).start()  # the finding commits one second from now
+        response = lead_client.post(f"{case_url}transitions/", {"action": "close_findings", "version": version},
+                                    format="json")
+        closed["waited"] = time.monotonic() - started
+        return response.status_code
+
+    results = run_together([finding, close_while_the_finding_is_held])
+    assert results == [201, 200], results
+    assert closed["waited"] >= 0.9, closed  # the transition waited for the finding's transaction
+    stored = Finding.objects.get(target=target)
+    closing = CaseEvent.objects.get(case_id=campaign.case_id, action="close_findings")
+    assert stored.received_at <= closing.at
+
+
+def test_a_finding_after_the_findings_were_closed_is_refused_and_not_stored(lead, inspector):
+    campaign = campaign_make(lead=lead, members=[inspector], shops=1,
+                             path=("announce", "start_fieldwork", "close_findings"))
+    target, item = campaign.targets.first(), items_of(campaign)[0]
+    response = token_client(inspector).post(FINDINGS, finding_body(target, item), format="json")
+    assert response.status_code == 409, response.content
+    assert Finding.objects.count() == 0

@@ -22,10 +22,11 @@ run: install
 test: install
 	$(VENV)/bin/pytest
 
-# Benchmarks (docs/PERFORMANCE.md): a 1,000,000-case database sttt_bench is generated on the first run.
+# Benchmarks (docs/PERFORMANCE.md): a 1,000,000-case database sttt_bench is generated on the first run;
+# `make bench BENCH_ARGS=--regenerate` builds it again.
 bench: install
 	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
-	$(PY) -m bench.all
+	$(PY) -m bench.all $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -31,7 +31,7 @@ def workers_start(count: int, log_dir: Path) -> list[subprocess.Popen]:
         log = open(log_dir / f"worker{n + 1}.log", "w")  # noqa: SIM115 (kept open for the process)
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "worker.celery", "worker", "--pool=prefork", "--concurrency=1",
-             "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}", "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-n", f"bench{n + 1}@localhost", "-Q", IDLE, "--include", "bench.tasks"],
             cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base"},
             stdout=log, stderr=subprocess.STDOUT))

@@ -233,7 +233,8 @@ class Case(models.Model):
             models.Index(fields=["case_type", "received_at", "id"], name="case_type_recv_idx"),  # type + period
             models.Index(fields=["case_type", "decided_at"], name="case_type_decided_idx"),
             models.Index(fields=["received_at", "id"], name="case_received_id_idx"),
-            models.Index(fields=["assignee", "state"], name="case_assignee_state_idx"),
+            # Officers' desks, and each officer's open load per type at intake (read from the index alone).
+            models.Index(fields=["assignee", "state", "case_type"], name="case_assignee_state_type_idx"),
             models.Index(fields=["state", "due_at"], name="case_state_due_idx"),  # overdue, due soon
         ]
         constraints = [

@@ -498,6 +498,12 @@ def _finding_same(stored: Finding, content: dict, fingerprint: str) -> Finding:
     return stored
 
 
+def _by_pk(model_or_queryset, pk):
+    """The row with this key or None, read without the model's default ordering (which joins other tables)."""
+    queryset = getattr(model_or_queryset, "objects", model_or_queryset)
+    return next(iter(queryset.filter(pk=pk).order_by()[:1]), None)
+
+
 def finding_submit(
     *, actor, uuid: uuid_lib.UUID, target_id: int, item_id: int, result: str, device_time: datetime,
     note: str = "", latitude=None, longitude=None, accuracy=None,
@@ -513,10 +519,10 @@ def finding_submit(
                                latitude=latitude, longitude=longitude, accuracy=accuracy, device_time=device_time,
                                inspector_id=actor.pk)
     fingerprint = _fingerprint(content)
-    stored = Finding.objects.filter(pk=uuid).first()
+    stored = _by_pk(Finding, uuid)
     if stored is not None:
         return _finding_same(stored, content, fingerprint), False
-    target = Target.objects.filter(pk=target_id).select_related("campaign").first()
+    target = _by_pk(Target.objects.select_related("campaign"), target_id)
     if target is None:
         _invalid("target", _("Unknown target."))
     with transaction.atomic():
@@ -525,7 +531,7 @@ def finding_submit(
         if not on_team(case, actor):
             raise NotOnTeam()
         _require_state(case, {State.IN_FIELD}, error=CampaignNotInField)
-        item = ChecklistItem.objects.filter(pk=item_id).first()
+        item = _by_pk(ChecklistItem, item_id)
         if item is None or item.template_id != target.campaign.checklist_id:
             _invalid("item", _("This item is not on the campaign's checklist."))
         _not_future(device_time, "device_time", DEVICE_CLOCK_SKEW)
@@ -538,7 +544,7 @@ def finding_submit(
                     fingerprint=fingerprint,
                 )
         except IntegrityError:
-            stored = Finding.objects.filter(pk=uuid).first()
+            stored = _by_pk(Finding, uuid)
             if stored is None:
                 raise
             return _finding_same(stored, content, fingerprint), False
@@ -556,23 +562,86 @@ class BatchResult:
 
 
 def findings_batch_submit(*, actor, items: list[dict]) -> list[BatchResult]:
-    """Many findings at once, each answered on its own: each item runs in its own savepoint, so a refused
-    item costs only itself. Items are dicts of finding_submit's arguments (without actor)."""
-    target_ids = {item.get("target_id") for item in items}
-    case_ids = sorted(set(Campaign.objects.filter(targets__pk__in=target_ids).values_list("case_id", flat=True)))
-    results: list[BatchResult] = []
+    """Many findings at once, each answered on its own, in order, with what a single submission would have
+    answered. Items are dicts of finding_submit's arguments (without actor).
+
+    The common case, new findings sent by the team of a campaign in the field, is checked from one read of
+    the targets, teams and checklists and stored by one insert. Every other item (sent before, refused, or the
+    same id arriving from another device at this moment) goes through finding_submit in its own savepoint, so
+    a refused item costs only itself."""
+    results: list[BatchResult | None] = [None] * len(items)
     with transaction.atomic():
-        for case_id in case_ids:  # locked up front, in one order, so that two batches never deadlock
-            case_lock(case_id)
-        for item in items:
+        fresh = _findings_fresh(actor=actor, items=items)
+        if fresh:
+            try:
+                with transaction.atomic():
+                    Finding.objects.bulk_create(sorted(fresh.values(), key=lambda finding: str(finding.pk)))
+            except IntegrityError:  # an id came in from elsewhere meanwhile: every item on its own, below
+                fresh = {}
+            first_seen: dict[int, datetime] = {}
+            for index, finding in fresh.items():
+                results[index] = BatchResult(status=201, finding=finding)
+                seen = first_seen.get(finding.target_id)
+                first_seen[finding.target_id] = finding.device_time if seen is None else min(seen, finding.device_time)
+            for target_id, moment in sorted(first_seen.items()):  # the visit is the earliest finding's time
+                Target.objects.filter(Q(visited_at__isnull=True) | Q(visited_at__gt=moment), pk=target_id).update(
+                    visited_at=moment)
+        for index, item in enumerate(items):
+            if results[index] is not None:
+                continue
             try:
                 with transaction.atomic():
                     finding, created = finding_submit(actor=actor, **item)
             except DomainError as error:
-                results.append(BatchResult(status=error.status, error=error))
+                results[index] = BatchResult(status=error.status, error=error)
             else:
-                results.append(BatchResult(status=201 if created else 200, finding=finding))
+                results[index] = BatchResult(status=201 if created else 200, finding=finding)
     return results
+
+
+def _findings_fresh(*, actor, items: list[dict]) -> dict[int, Finding]:
+    """The items that are plainly new and acceptable, as unsaved findings by position. The campaigns' cases are
+    locked here for update, in one order, for the rest of the transaction: two batches of one campaign take
+    turns (each inserts many rows, and two such inserts waiting on each other's ids would deadlock), while
+    single findings, one row each, share the lock."""
+    ids = [str(item.get("uuid")) for item in items]
+    repeated = {finding_id for finding_id in ids if ids.count(finding_id) > 1}
+    known = {str(pk) for pk in Finding.objects.filter(pk__in=ids).order_by().values_list("pk", flat=True)}
+    targets = {target.pk: target for target in Target.objects.filter(
+        pk__in={item.get("target_id") for item in items}).select_related("campaign").order_by()}
+    cases = {case_id: case_lock(case_id)
+             for case_id in sorted({target.campaign.case_id for target in targets.values()})}
+    teams = {case_id: team_ids(case) for case_id, case in cases.items()}
+    checklist_items = {item.pk: item for item in ChecklistItem.objects.filter(
+        template_id__in={target.campaign.checklist_id for target in targets.values()}).order_by()}
+    latest = timezone.now() + DEVICE_CLOCK_SKEW
+    fresh: dict[int, Finding] = {}
+    for index, item in enumerate(items):
+        target = targets.get(item.get("target_id"))
+        checklist_item = checklist_items.get(item.get("item_id"))
+        device_time = item.get("device_time")
+        if ids[index] in known or ids[index] in repeated or target is None or checklist_item is None:
+            continue
+        case = cases[target.campaign.case_id]
+        if case.state != State.IN_FIELD or actor.pk not in teams[case.pk] \
+                or checklist_item.template_id != target.campaign.checklist_id:
+            continue
+        try:
+            content = _finding_content(
+                uuid=item["uuid"], target_id=target.pk, item_id=checklist_item.pk, result=item.get("result"),
+                note=item.get("note", ""), latitude=item.get("latitude"), longitude=item.get("longitude"),
+                accuracy=item.get("accuracy"), device_time=device_time, inspector_id=actor.pk)
+        except ValidationFailed:
+            continue
+        if timezone.is_naive(device_time) or device_time > latest:
+            continue
+        fresh[index] = Finding(
+            id=item["uuid"], target=target, item=checklist_item, result=item["result"], note=content["note"],
+            latitude=_decimal(item.get("latitude"), 6, "latitude"),
+            longitude=_decimal(item.get("longitude"), 6, "longitude"),
+            accuracy=_decimal(item.get("accuracy"), 1, "accuracy"), device_time=device_time, inspector=actor,
+            fingerprint=_fingerprint(content))
+    return fresh
 
 
 # --- Photos ------------------------------------------------------------------------------------------------

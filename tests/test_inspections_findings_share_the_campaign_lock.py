@@ -100,3 +100,71 @@ def test_a_finding_after_the_findings_were_closed_is_refused_and_not_stored(lead
     response = token_client(inspector).post(FINDINGS, finding_body(target, item), format="json")
     assert response.status_code == 409, response.content
     assert Finding.objects.count() == 0
+
+
+# --- Batches: new findings go in by one insert; a clash with another device falls back item by item ---------
+
+
+def test_a_batch_of_new_findings_is_stored_at_once_and_the_visit_is_its_earliest_time(lead, inspector):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    campaign = campaign_make(lead=lead, members=[inspector], shops=2, path=("announce", "start_fieldwork"))
+    first, second = campaign.targets.order_by("pk")
+    items = items_of(campaign)
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+    bodies = [finding_body(first, item, device_time=(start + timedelta(minutes=10 - n)).isoformat())
+              for n, item in enumerate(items)] + [finding_body(second, items[0], device_time=start.isoformat())]
+    response = token_client(inspector).post(f"{FINDINGS}batch/", {"findings": bodies}, format="json")
+    assert [row["status"] for row in response.json()["results"]] == [201] * len(bodies)
+    assert Finding.objects.count() == len(bodies)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.visited_at == start + timedelta(minutes=10 - (len(items) - 1))
+    assert second.visited_at == start
+    # A later batch with an older finding moves the visit back; a newer one leaves it.
+    older = finding_body(second, items[1], device_time=(start - timedelta(minutes=30)).isoformat())
+    newer = finding_body(first, items[0], device_time=(start + timedelta(hours=1)).isoformat())
+    token_client(inspector).post(f"{FINDINGS}batch/", {"findings": [older, newer]}, format="json")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.visited_at == start - timedelta(minutes=30)
+    assert first.visited_at == start + timedelta(minutes=10 - (len(items) - 1))
+
+
+def test_an_id_arriving_from_another_campaign_meanwhile_makes_the_batch_answer_item_by_item(monkeypatch, lead,
+                                                                                              inspector):
+    one = campaign_make(lead=lead, members=[inspector], shops=1, path=("announce", "start_fieldwork"))
+    other = campaign_make(lead=lead, members=[inspector], shops=1, path=("announce", "start_fieldwork"))
+    shared = finding_body(one.targets.get(), items_of(one)[0])
+    clash = {**finding_body(other.targets.get(), items_of(other)[0]), "uuid": shared["uuid"]}
+    plain = finding_body(other.targets.get(), items_of(other)[1])
+    inserted, release = threading.Event(), threading.Event()
+    real_bulk_create = Finding.objects.bulk_create
+
+    def bulk_create_then_hold(rows, *args, **kwargs):
+        created = real_bulk_create(rows, *args, **kwargs)
+        if any(str(row.pk) == shared["uuid"] for row in rows) and not inserted.is_set():
+            inserted.set()  # the first batch holds its uncommitted row until told to go on
+            assert release.wait(timeout=20)
+        return created
+
+    monkeypatch.setattr(Finding.objects, "bulk_create", bulk_create_then_hold)
+    first_client, second_client = token_client(inspector), token_client(inspector)
+
+    def first():
+        return first_client.post(f"{FINDINGS}batch/", {"findings": [shared]}, format="json").json()["results"]
+
+    def second():
+        assert inserted.wait(timeout=15)
+        threading.Timer(0.5, release.set).start()  # the second batch's insert waits on the first's id meanwhile
+        return second_client.post(f"{FINDINGS}batch/", {"findings": [clash, plain]},
+                                  format="json").json()["results"]
+
+    first_results, second_results = run_together([first, second])
+    assert [row["status"] for row in first_results] == [201]
+    assert [row["status"] for row in second_results] == [409, 201]
+    assert second_results[0]["body"]["code"] == "finding_conflict"
+    assert Finding.objects.count() == 2
+    assert Finding.objects.get(pk=shared["uuid"]).target_id == one.targets.get().pk

@@ -191,7 +191,8 @@ def _template(route: str) -> str:
 def _methods(callback) -> set[str]:
     actions = getattr(callback, "actions", None)
     if actions:
-        return {method.upper() for method in actions}
+        # DRF adds `head` to a viewset's shared actions on its first GET: HEAD mirrors GET and is checked with it.
+        return {method.upper() for method in actions if method != "head"}
     view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
     if view_class is None:
         return {"GET"}

@@ -60,5 +60,13 @@ class Migration(migrations.Migration):
             model_name='case',
             index=models.Index(fields=['case_type', 'received_at', 'id'], name='case_type_recv_idx'),
         ),
+        migrations.RemoveIndex(
+            model_name='case',
+            name='case_assignee_state_idx',
+        ),
+        migrations.AddIndex(
+            model_name='case',
+            index=models.Index(fields=['assignee', 'state', 'case_type'], name='case_assignee_state_type_idx'),
+        ),
         migrations.RunPython(trigram_create, trigram_drop),
     ]

@@ -23,7 +23,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # the product plus the 
 from bench._server import gunicorn, token_for  # noqa: E402
 from bench._setup import django_setup, summary  # noqa: E402
 
-LUA = """
+LUA_COMMON = """
 local counter = 0
 local targets = {%(targets)s}
 local items = {%(items)s}
@@ -35,6 +35,9 @@ end
 function init(args)
   math.randomseed(tid * 7919)
 end
+"""
+
+LUA = LUA_COMMON + """
 request = function()
   counter = counter + 1
   local body = string.format(
@@ -82,18 +85,7 @@ def campaign_in_field():
     return campaign, inspector
 
 
-BATCH_LUA = """
-local counter = 0
-local targets = {%(targets)s}
-local items = {%(items)s}
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
-function init(args)
-  math.randomseed(tid * 7919)
-end
+BATCH_LUA = LUA_COMMON + """
 request = function()
   local target = targets[math.random(#targets)]
   local parts = {}

@@ -87,9 +87,15 @@ def test_worker_killed_while_issuing_then_restarted_issues_every_case_once_with_
     # What it had committed but not yet published (a task's follow-up, sent after commit) is only in the outbox.
     unsent = OutboxMessage.objects.filter(done_at__isnull=True, sent_at__isnull=True, created_at__lt=killed_at)
 
+    taken_before_kill = OutboxMessage.objects.filter(done_at__isnull=True, sent_at__lt=killed_at)
+
     def drained() -> bool:
+        # Queue empty, the new worker holds nothing, and what is left undone was in the dead worker's hands:
+        # unacknowledged, or popped from the queue in the instant before Redis recorded it as unacknowledged (a
+        # message killed in that instant is in neither; the outbox still has it as sent and not done).
         undone = set(OutboxMessage.objects.filter(done_at__isnull=True).values_list("pk", flat=True))
-        return queue_length(own_redis) == 0 and undone <= stranded | set(unsent.values_list("pk", flat=True))
+        return queue_length(own_redis) == 0 and unacked_outbox_ids(own_redis) == stranded and undone <= (
+            set(taken_before_kill.values_list("pk", flat=True)) | set(unsent.values_list("pk", flat=True)))
 
     # A restarted worker takes the rest of the queue; the lost messages are not in it.
     second = worker_factory()

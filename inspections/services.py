@@ -8,6 +8,7 @@ in a campaign whose state has just moved on.
 import hashlib
 import json
 import uuid as uuid_lib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -605,7 +606,7 @@ def _findings_fresh(*, actor, items: list[dict]) -> dict[int, Finding]:
     turns (each inserts many rows, and two such inserts waiting on each other's ids would deadlock), while
     single findings, one row each, share the lock."""
     ids = [str(item.get("uuid")) for item in items]
-    repeated = {finding_id for finding_id in ids if ids.count(finding_id) > 1}
+    repeated = {finding_id for finding_id, times in Counter(ids).items() if times > 1}
     known = {str(pk) for pk in Finding.objects.filter(pk__in=ids).order_by().values_list("pk", flat=True)}
     targets = {target.pk: target for target in Target.objects.filter(
         pk__in={item.get("target_id") for item in items}).select_related("campaign").order_by()}

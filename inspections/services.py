@@ -499,6 +499,17 @@ def _finding_same(stored: Finding, content: dict, fingerprint: str) -> Finding:
     return stored
 
 
+def _finding_from(content: dict, *, target, item, device_time: datetime, actor) -> Finding:
+    """An unsaved finding from its normalised content, the same content its fingerprint is taken from."""
+    def number(key: str) -> Decimal | None:
+        return None if content[key] is None else Decimal(content[key])
+
+    return Finding(id=uuid_lib.UUID(content["uuid"]), target=target, item=item, result=content["result"],
+                   note=content["note"], latitude=number("latitude"), longitude=number("longitude"),
+                   accuracy=number("accuracy"), device_time=device_time, inspector=actor,
+                   fingerprint=_fingerprint(content))
+
+
 def _by_pk(model_or_queryset, pk):
     """The row with this key or None, read without the model's default ordering (which joins other tables)."""
     queryset = getattr(model_or_queryset, "objects", model_or_queryset)
@@ -538,12 +549,8 @@ def finding_submit(
         _not_future(device_time, "device_time", DEVICE_CLOCK_SKEW)
         try:  # the same id sent again at the same moment: the unique key decides, the loser reads the winner
             with transaction.atomic():
-                finding = Finding.objects.create(
-                    id=uuid, target_id=target.pk, item=item, result=result, note=content["note"],
-                    latitude=_decimal(latitude, 6, "latitude"), longitude=_decimal(longitude, 6, "longitude"),
-                    accuracy=_decimal(accuracy, 1, "accuracy"), device_time=device_time, inspector=actor,
-                    fingerprint=fingerprint,
-                )
+                finding = _finding_from(content, target=target, item=item, device_time=device_time, actor=actor)
+                finding.save(force_insert=True)
         except IntegrityError:
             stored = _by_pk(Finding, uuid)
             if stored is None:
@@ -636,12 +643,8 @@ def _findings_fresh(*, actor, items: list[dict]) -> dict[int, Finding]:
             continue
         if timezone.is_naive(device_time) or device_time > latest:
             continue
-        fresh[index] = Finding(
-            id=item["uuid"], target=target, item=checklist_item, result=item["result"], note=content["note"],
-            latitude=_decimal(item.get("latitude"), 6, "latitude"),
-            longitude=_decimal(item.get("longitude"), 6, "longitude"),
-            accuracy=_decimal(item.get("accuracy"), 1, "accuracy"), device_time=device_time, inspector=actor,
-            fingerprint=_fingerprint(content))
+        fresh[index] = _finding_from(content, target=target, item=checklist_item, device_time=device_time,
+                                     actor=actor)
     return fresh
 
 

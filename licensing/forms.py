@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from rest_framework import serializers
 
-from cases.api.fields import OUT_OF_RANGE, YEAR_MAX, YEAR_MIN
+from cases.api.fields import working_years_error
 from cases.models import CaseType
 from cases.services import ASSIGNABLE_ROLES
 
@@ -51,8 +51,8 @@ class DateInput(forms.DateInput):
 
 def _in_working_years(value) -> None:
     """A date far outside the department's years is a typing slip (and year 9999 + 1 day overflows)."""
-    if value is not None and not YEAR_MIN <= value.year <= YEAR_MAX:
-        raise forms.ValidationError(OUT_OF_RANGE % {"min": YEAR_MIN, "max": YEAR_MAX})
+    if error := working_years_error(value):
+        raise forms.ValidationError(error)
 
 
 class TransitionForm(forms.Form):

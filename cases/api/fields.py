@@ -1,6 +1,4 @@
-"""Input fields shared by the API's serializers."""
-
-from datetime import date
+"""Input fields shared by the API's serializers, and the one rule for the years a date may fall in."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -11,13 +9,20 @@ YEAR_MIN, YEAR_MAX = 1970, 2100
 OUT_OF_RANGE = _("Enter a date between the years %(min)d and %(max)d.")
 
 
+def working_years_error(value) -> str | None:
+    """The message for a date or moment outside the department's years (API fields, API filters, page forms)."""
+    if value is not None and not YEAR_MIN <= value.year <= YEAR_MAX:
+        return OUT_OF_RANGE % {"min": YEAR_MIN, "max": YEAR_MAX}
+    return None
+
+
 class DateTimeField(serializers.DateTimeField):
     """An ISO 8601 moment in the years the department works in."""
 
     def to_internal_value(self, value):
         moment = super().to_internal_value(value)  # aware, in the current time zone
-        if not YEAR_MIN <= moment.year <= YEAR_MAX:
-            raise serializers.ValidationError(OUT_OF_RANGE % {"min": YEAR_MIN, "max": YEAR_MAX}, code="out_of_range")
+        if error := working_years_error(moment):
+            raise serializers.ValidationError(error, code="out_of_range")
         return moment
 
 
@@ -26,6 +31,6 @@ class DateField(serializers.DateField):
 
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
-        if not date(YEAR_MIN, 1, 1) <= day <= date(YEAR_MAX, 12, 31):
-            raise serializers.ValidationError(OUT_OF_RANGE % {"min": YEAR_MIN, "max": YEAR_MAX}, code="out_of_range")
+        if error := working_years_error(day):
+            raise serializers.ValidationError(error, code="out_of_range")
         return day

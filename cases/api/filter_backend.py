@@ -11,7 +11,7 @@ from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
-from .fields import OUT_OF_RANGE, YEAR_MAX, YEAR_MIN
+from .fields import working_years_error
 
 
 class CheckedFilterBackend(DjangoFilterBackend):
@@ -26,8 +26,8 @@ class CheckedFilterBackend(DjangoFilterBackend):
         for name, value in cleaned.items():
             if not isinstance(value, date):  # datetime is a date too
                 continue
-            if not YEAR_MIN <= value.year <= YEAR_MAX:
-                errors[name] = [OUT_OF_RANGE % {"min": YEAR_MIN, "max": YEAR_MAX}]
+            if error := working_years_error(value):
+                errors[name] = [error]
             elif isinstance(value, datetime) and value.tzinfo is not None:
                 cleaned[name] = value.astimezone(UTC)
         if errors:

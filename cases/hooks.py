@@ -33,7 +33,8 @@ def after_transition(domain: str, *actions: str):
 
 
 def on_intake(domain: str):
-    """`func(case)` runs in the intake task's transaction, before assignment."""
+    """`func(cases)` runs in the intake's transaction for a batch of the domain's cases (locked), after
+    assignment is chosen and before the intake is recorded."""
     return lambda func: _register(_intake, [domain], func)
 
 
@@ -52,9 +53,13 @@ def after_run(case, transition, *, actor, note, event) -> None:
         func(case, transition, actor=actor, note=note, event=event)
 
 
-def intake_run(case) -> None:
-    for func in _intake[case.case_type.domain]:
-        func(case)
+def intake_run(cases) -> None:
+    by_domain = defaultdict(list)
+    for case in cases:
+        by_domain[case.case_type.domain].append(case)
+    for domain, domain_cases in by_domain.items():
+        for func in _intake[domain]:
+            func(domain_cases)
 
 
 def attachment_run(case, attachment) -> None:

@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -304,35 +303,70 @@ def case_note_add(*, case_id: int, actor, text: str, uuid: uuid_lib.UUID | None 
 
 
 def case_intake(*, case_id: int) -> Case | None:
-    """After receipt: assign a licensing case to the officer with the fewest open cases of its procedure."""
+    """After receipt: the intake of one case (see cases_intake). None if it was already done."""
+    done = cases_intake(case_ids=[case_id])
+    if not done and not Case.objects.filter(pk=case_id).exists():
+        raise NotFound(_("Case not found."))
+    return done[0] if done else None
+
+
+def cases_intake(*, case_ids) -> list[Case]:
+    """After receipt, for a batch of cases in one transaction: each licensing case goes to the officer with the
+    fewest open cases of its procedure, the domain's intake checks run (dossier completeness), and the intake is
+    recorded on the timeline. Cases already taken in, or gone, are skipped; running it twice changes nothing.
+
+    Set-based: the officers' loads are read once and kept up to date as the batch is shared out, in case id order,
+    so a batch assigns exactly as the same intakes one after another would."""
     with transaction.atomic():
-        case = case_lock(case_id)
-        if case.intake_completed_at is not None:
+        cases = list(Case.objects.select_for_update(of=("self",)).select_related("case_type", "terms")
+                     .filter(pk__in=set(case_ids), intake_completed_at__isnull=True).order_by("pk"))
+        if not cases:
+            return []
+        now = timezone.now()
+        events = []
+        to_assign = [case for case in cases if case.assignee_id is None and case.case_type.domain == "licensing"
+                     and case.state not in TERMINAL]
+        loads = OfficerLoads(case_type_ids={case.case_type_id for case in to_assign}) if to_assign else None
+        for case in to_assign:
+            officer_id = loads.take(case.case_type_id)
+            if officer_id is not None:
+                case.assignee_id = officer_id
+                case.version += 1
+                events.append(CaseEvent(case=case, kind=CaseEvent.Kind.ASSIGNMENT, before={"assignee": None},
+                                        after={"assignee": officer_id}, at=now))
+        hooks.intake_run(cases)
+        for case in cases:
+            case.intake_completed_at = case.updated_at = now
+            events.append(CaseEvent(case=case, kind=CaseEvent.Kind.INTAKE, at=now,
+                                    after={"assignee": case.assignee_id, "due_at": _iso(case.due_at)}))
+        Case.objects.bulk_update(cases, ["assignee", "version", "intake_completed_at", "updated_at"])
+        CaseEvent.objects.bulk_create(events)
+    return cases
+
+
+class OfficerLoads:
+    """Open cases per licensing officer and procedure, read once for a batch of intakes and counted on as
+    cases are given out: the next case goes to the least loaded officer (ties: the earliest account)."""
+
+    def __init__(self, *, case_type_ids: set[int]):
+        self.officers = list(User.objects.filter(is_active=True, groups__name=r.LICENSING_OFFICER)
+                             .order_by("pk").values_list("pk", flat=True))
+        # Counts only open cases, named by state so that the (assignee, state, type) index answers it: the years
+        # of closed cases behind each officer are never read.
+        open_states = [state for state in State.values if state not in TERMINAL]
+        self.load = {(type_id, officer): 0 for type_id in case_type_ids for officer in self.officers}
+        counts = (Case.objects.filter(assignee_id__in=self.officers, case_type_id__in=case_type_ids,
+                                      state__in=open_states)
+                  .order_by().values_list("case_type_id", "assignee_id").annotate(n=Count("pk")))
+        for type_id, officer, n in counts:
+            self.load[(type_id, officer)] = n
+
+    def take(self, case_type_id: int) -> int | None:
+        if not self.officers:
             return None
-        if case.assignee_id is None and case.case_type.domain == "licensing" and case.state not in TERMINAL:
-            officer = officer_least_loaded(case_type_id=case.case_type_id)
-            if officer is not None:
-                _assign(case, actor=None, assignee=officer)
-        hooks.intake_run(case)
-        case.intake_completed_at = timezone.now()
-        case.save(update_fields=["intake_completed_at", "updated_at"])
-        _event(case, actor=None, kind=CaseEvent.Kind.INTAKE,
-               after={"assignee": case.assignee_id, "due_at": _iso(case.due_at)})
-    return case
-
-
-def officer_least_loaded(*, case_type_id: int):
-    # Counts only open cases, named by state so that the (assignee, state) index answers it: the years of
-    # closed cases behind each officer are never read.
-    open_states = [state for state in State.values if state not in TERMINAL]
-    load = (Case.objects.filter(assignee_id=OuterRef("pk"), case_type_id=case_type_id, state__in=open_states)
-            .order_by().values("assignee_id").annotate(n=Count("pk")).values("n"))
-    return (
-        User.objects.filter(is_active=True, groups__name=r.LICENSING_OFFICER)
-        .annotate(load=Coalesce(Subquery(load), 0))
-        .order_by("load", "pk")
-        .first()
-    )
+        officer = min(self.officers, key=lambda pk: (self.load[(case_type_id, pk)], pk))
+        self.load[(case_type_id, officer)] += 1
+        return officer
 
 
 def case_overdue_flag(*, case_id: int) -> bool:

@@ -3,9 +3,9 @@
 import logging
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from django.db import transaction
 
-from worker.outbox import outbox_mark_done
+from worker.outbox import RETRY, TRANSIENT, outbox_batched, outbox_mark_done  # noqa: F401 (shared by the apps)
 
 from . import services
 from .errors import NotFound
@@ -13,11 +13,6 @@ from .models import Case
 from .selectors import overdue_q
 
 logger = logging.getLogger(__name__)
-
-# Transient failures only (database restarting, connection dropped): retried with backoff.
-TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
-RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True,
-         "max_retries": 8}
 
 
 def outbox_done(outbox_id) -> None:
@@ -35,7 +30,14 @@ def task_run(service, case_id: int, outbox_id: int | None) -> None:
 
 @shared_task(name="cases.case_intake", **RETRY)
 def case_intake(case_id: int, outbox_id: int | None = None) -> None:
+    """One intake per message: rows sent one by one (the tests' direct deliveries, messages of older releases)."""
     task_run(services.case_intake, case_id, outbox_id)
+
+
+@outbox_batched("cases.case_intake")
+def case_intake_batch(kwargs_list: list[dict]) -> None:
+    """Intake rows as the outbox runs them: a batch at a time (cases that are gone are skipped)."""
+    services.cases_intake(case_ids=[kwargs["case_id"] for kwargs in kwargs_list])
 
 
 @shared_task(name="cases.case_overdue_flag", **RETRY)

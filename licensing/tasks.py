@@ -3,9 +3,11 @@
 from celery import shared_task
 
 from cases.errors import NotFound
-from cases.tasks import RETRY, outbox_done, task_run
+from cases.tasks import RETRY, TRANSIENT, outbox_done, task_run
+from worker.outbox import outbox_batched
 
 from . import services
+from .models import Notification
 
 
 @shared_task(name="licensing.result_issue", **RETRY)
@@ -31,3 +33,18 @@ def notification_send(notification_id: int, outbox_id: int | None = None) -> Non
     except NotFound:
         pass  # nothing to send; finish instead of being resent
     outbox_done(outbox_id)
+
+
+@outbox_batched("licensing.notification_send")
+def notification_send_batch(kwargs_list: list[dict]) -> dict[int, str] | None:
+    """Email rows as the outbox runs them: a batch over one connection. The rows of emails that could not be
+    handed to the mail server are left undone (tried again after OUTBOX_RESEND_AFTER)."""
+    ids = [kwargs["notification_id"] for kwargs in kwargs_list]
+    sent, error = services.notifications_send(notification_ids=ids)
+    if error is None:
+        return None
+    if isinstance(error, TRANSIENT) and not sent:
+        raise error  # nothing went out: the whole run is retried with backoff
+    # Rows of emails sent earlier or now (or gone) are done; the rest are left with the error.
+    unsent = set(Notification.objects.filter(pk__in=ids, sent_at__isnull=True).values_list("pk", flat=True))
+    return {i: f"{type(error).__name__}: {error}" for i, pk in enumerate(ids) if pk in unsent}

@@ -3,8 +3,9 @@
 import logging
 from collections import defaultdict
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import hooks
@@ -25,35 +26,56 @@ def _split(key: str) -> tuple[int, int, str]:
     return parsed.year, parsed.number, metric
 
 
-def _cell_add(case_type_id: int, key: str, delta: int) -> None:
-    year, number, metric = _split(key)
-    lookup = {"case_type_id": case_type_id, "year": year, "quarter": number, "metric": metric}
-    if not QuarterCell.objects.filter(**lookup).update(value=F("value") + delta):
-        try:
-            with transaction.atomic():
-                QuarterCell.objects.create(**lookup, value=delta)
-        except IntegrityError:  # created meanwhile by another case's refresh
-            QuarterCell.objects.filter(**lookup).update(value=F("value") + delta)
+def _cells_add(deltas: dict[tuple[int, str], int]) -> None:
+    """Add deltas to the kept cells in one statement, creating the cells that are missing. Rows are written in
+    one sorted order by every writer, so two refreshes that touch the same cells never deadlock."""
+    rows = []
+    for (case_type_id, key), delta in sorted(deltas.items()):
+        year, number, metric = _split(key)
+        rows.append((case_type_id, year, number, metric, delta))
+    if not rows:
+        return
+    table = connection.ops.quote_name(QuarterCell._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:  # PostgreSQL and SQLite (3.24+) share this upsert
+        cursor.execute(
+            f"INSERT INTO {table} (case_type_id, year, quarter, metric, value) VALUES {values} "  # noqa: S608
+            f"ON CONFLICT (year, quarter, case_type_id, metric) DO UPDATE SET value = {table}.value + excluded.value",
+            [field for row in rows for field in row])
 
 
 def contribution_refresh(*, case_id: int, until: Quarter | None = None) -> int:
-    """Bring the kept figures in line with one case's current cells. Returns the number of cells changed;
-    a second run changes nothing."""
+    """Bring the kept figures in line with one case's current cells (see contributions_refresh)."""
+    return contributions_refresh(case_ids=[case_id], until=until)
+
+
+def contributions_refresh(*, case_ids, until: Quarter | None = None) -> int:
+    """Bring the kept figures in line with the current cells of many cases, in one transaction. Returns the number
+    of cells changed; a second run changes nothing.
+
+    Each case's contribution row is locked before the case is read: of two refreshes of one case, the one that
+    locks last reads the case last, so the figures end at the case's latest state whatever the order."""
     until = until or Quarter.current()
     with transaction.atomic():
-        case = Case.objects.select_related("case_type").filter(pk=case_id).first()
-        if case is None or case.case_type.domain not in REPORTED_DOMAINS:
+        reported = list(Case.objects.filter(pk__in=set(case_ids), case_type__domain__in=REPORTED_DOMAINS)
+                        .order_by("pk").values_list("pk", flat=True))
+        if not reported:
             return 0
-        CaseContribution.objects.get_or_create(case_id=case_id, defaults={"cells": {}, "until": ""})
-        contribution = CaseContribution.objects.select_for_update().get(case_id=case_id)
-        new = case_cells(case, until=until)
-        old = contribution.cells
-        deltas = {key: new.get(key, 0) - old.get(key, 0) for key in set(new) | set(old)}
-        changed = sorted(key for key, delta in deltas.items() if delta)  # one lock order for every writer
-        for key in changed:
-            _cell_add(case.case_type_id, key, deltas[key])
-        contribution.cells, contribution.until = new, str(until)
-        contribution.save()
+        CaseContribution.objects.bulk_create([CaseContribution(case_id=pk, cells={}, until="") for pk in reported],
+                                             ignore_conflicts=True)
+        contributions = list(CaseContribution.objects.select_for_update().filter(case_id__in=reported)
+                             .order_by("case_id"))
+        cases = Case.objects.select_related("case_type").in_bulk(reported)
+        deltas: dict[tuple[int, str], int] = defaultdict(int)
+        for contribution in contributions:
+            case = cases[contribution.case_id]
+            new, old = case_cells(case, until=until), contribution.cells
+            for key in set(new) | set(old):
+                deltas[(case.case_type_id, key)] += new.get(key, 0) - old.get(key, 0)
+            contribution.cells, contribution.until, contribution.computed_at = new, str(until), timezone.now()
+        changed = {cell: delta for cell, delta in deltas.items() if delta}
+        _cells_add(changed)
+        CaseContribution.objects.bulk_update(contributions, ["cells", "until", "computed_at"])
     return len(changed)
 
 

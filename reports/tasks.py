@@ -1,10 +1,12 @@
 """Celery entry points for the quarterly figures."""
 
 from celery import shared_task
+from django.db import transaction
 
 from cases.models import Case
 from cases.tasks import RETRY, outbox_done
 from cases.workflow import TERMINAL
+from worker.outbox import outbox_batched, outbox_enqueue_many
 
 from . import services
 
@@ -15,14 +17,20 @@ def case_refresh(case_id: int, outbox_id: int | None = None) -> None:
     outbox_done(outbox_id)
 
 
+@outbox_batched("reports.case_refresh")
+def case_refresh_batch(kwargs_list: list[dict]) -> None:
+    """Refresh rows as the outbox runs them: a batch of cases in one transaction."""
+    services.contributions_refresh(case_ids=[kwargs["case_id"] for kwargs in kwargs_list])
+
+
 @shared_task(name="reports.quarter_rollover")
 def quarter_rollover() -> int:
-    """At a new quarter, open cases are carried over into it: refresh each (one task per case)."""
+    """At a new quarter, open cases are carried over into it: a refresh row per case through the outbox, run in
+    batches by the workers."""
     ids = list(Case.objects.filter(case_type__domain__in=services.REPORTED_DOMAINS).exclude(state__in=TERMINAL)
                .values_list("pk", flat=True))
-    for case_id in ids:
-        case_refresh.delay(case_id=case_id)
-    return len(ids)
+    with transaction.atomic():
+        return outbox_enqueue_many("reports.case_refresh", [{"case_id": case_id} for case_id in ids])
 
 
 @shared_task(name="reports.check")

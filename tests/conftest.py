@@ -100,6 +100,15 @@ def _redis():
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
+@pytest.fixture(autouse=True)
+def _outbox_wake_flags_cleared():
+    """No test inherits another's wake-up flag: a flag stands for a queued message, and queues are purged."""
+    client = _redis()
+    pattern = f"sttt:outbox-wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:*"
+    for key in client.scan_iter(match=pattern):
+        client.delete(key)
+
+
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

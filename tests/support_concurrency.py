@@ -71,11 +71,12 @@ def slow_after_lock(monkeypatch):
 
 @pytest.fixture
 def outbox_sends_held(monkeypatch):
-    """Record outbox messages without publishing them after commit, so the test delivers them itself."""
+    """Record outbox messages without publishing (or waking) them after commit, so the test delivers them itself."""
     import worker.outbox
 
     held: list[int] = []
-    monkeypatch.setattr(worker.outbox, "outbox_send", lambda *, message_id: held.append(message_id) or False)
+    monkeypatch.setattr(worker.outbox, "outbox_dispatch",
+                        lambda *, message_id, task_name: held.append(message_id) or False)
     return held
 
 

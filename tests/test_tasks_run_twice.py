@@ -122,11 +122,15 @@ def test_recovery_sweep_twice_publishes_once(officer, settings):
     assert redis_client().llen(queue) == before + 2
     assert OutboxMessage.objects.get(pk=message.pk).sent_at == sent.sent_at is not None
     assert sent.send_attempts == 1
+    # Intake and refresh are batched task names: the sweep wakes each once, and the run claims the rows.
     published = [json.loads(item) for item in redis_client().lrange(queue, 0, -1)]
-    intake = [p for p in published if p["headers"]["task"] == "cases.case_intake"]
-    assert len(intake) == 1
-    args, kwargs, _ = json.loads(base64.b64decode(intake[0]["body"]))
-    assert (args, kwargs) == ([], {"case_id": case.pk, "outbox_id": message.pk})
+    bodies = [json.loads(base64.b64decode(p["body"]))[:2] for p in published
+              if p["headers"]["task"] == "worker.outbox_batch_run"]
+    assert sorted(kwargs["task_name"] for _args, kwargs in bodies) == ["cases.case_intake", "reports.case_refresh"]
+    assert worker_tasks.outbox_batch_run("cases.case_intake") == 1
+    assert worker_tasks.outbox_batch_run("cases.case_intake") == 0
+    case.refresh_from_db()
+    assert case.intake_completed_at is not None and case.events.filter(kind=CaseEvent.Kind.INTAKE).count() == 1
 
 
 # --- Through the real worker: the same message delivered twice --------------------------------------
@@ -207,4 +211,5 @@ def test_worker_running_the_recovery_sweep_twice_resends_once(celery_worker, off
     assert message.sent_at is not None and message.send_attempts == 1
     assert case.assignee_id == officer.pk
     assert case.events.filter(kind=CaseEvent.Kind.INTAKE).count() == 1
-    assert len(worker_successes(celery_worker, "cases.case_intake")) == 1
+    # The sweep woke the batched intake once; its one run took the one row.
+    assert worker_successes(celery_worker, "worker.outbox_batch_run") == ["1"]

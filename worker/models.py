@@ -22,6 +22,8 @@ class OutboxMessage(models.Model):
         verbose_name_plural = _("outbox messages")
         indexes = [
             models.Index(fields=["created_at"], name="outbox_pending_idx", condition=models.Q(done_at__isnull=True)),
+            # The batch claim: the waiting rows of one task name, oldest first.
+            models.Index(fields=["task_name", "id"], name="outbox_batch_idx", condition=models.Q(done_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -1,25 +1,90 @@
-"""Enqueue tasks through the outbox: accepted work is never lost when the broker is down."""
+"""Enqueue tasks through the outbox: accepted work is never lost when the broker is down.
+
+Two ways a row reaches a worker:
+
+* One message per row (issuing a licence, rendering a document, an export): published after commit by
+  `outbox_send`; the task gets the row's kwargs plus `outbox_id` and marks the row done.
+* Batched task names (`outbox_batched`: intake, the figures' refresh, receipt emails): many rows, one message.
+  After commit the web side only *wakes* the task name: a flag in Redis (`SET NX`) lets one wake-up message be
+  queued at a time, and the worker that runs it clears the flag, claims up to `OUTBOX_BATCH_SIZE` rows with
+  `FOR UPDATE SKIP LOCKED`, runs them set-based in one transaction, marks them done in the same transaction and
+  goes on until fewer than a batch are left (waking the task again when a batch was full, so that another worker
+  joins in). Any row committed before the flag was cleared is seen by that claim; any row committed after sets the
+  flag again and queues a new message. A lost wake-up loses nothing: the rows are still in the database, and the
+  recovery sweep wakes every task name that has rows never sent (the wake-up failed) after `OUTBOX_SEND_GRACE`,
+  or sent and not done after `OUTBOX_RESEND_AFTER`, as it resends single messages.
+"""
 
 import logging
+from collections.abc import Callable
+from functools import cache
 
+import redis
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import OperationalError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
+# Transient failures only (database restarting, connection dropped): retried with backoff.
+TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True,
+         "max_retries": 8}
+
+BATCH_RUN_TASK = "worker.outbox_batch_run"
+
+# task name → handler(list of kwargs) → {position in the list: reason} for rows it left undone (None: all done).
+# The handler runs in the claiming transaction; raising means none of the batch was done.
+_batched: dict[str, Callable[[list[dict]], dict[int, str] | None]] = {}
+
+
+def outbox_batched(task_name: str):
+    """Register the set-based handler of a task name: its rows are then run in batches, not one message each."""
+    def register(handler):
+        _batched[task_name] = handler
+        return handler
+    return register
+
 
 def outbox_enqueue(task_name: str, **kwargs) -> OutboxMessage:
-    """Record the task in the current transaction and send it after commit.
+    """Record the task in the current transaction and send (or wake) it after commit.
 
-    kwargs must be plain JSON (ids, strings). The task receives them plus `outbox_id`.
+    kwargs must be plain JSON (ids, strings). A task sent one per row receives them plus `outbox_id`.
     """
     message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs)
-    transaction.on_commit(lambda: outbox_send(message_id=message.pk))
+    transaction.on_commit(lambda: outbox_dispatch(message_id=message.pk, task_name=task_name))
     return message
+
+
+def outbox_enqueue_many(task_name: str, kwargs_list: list[dict]) -> int:
+    """Many rows of one task name in one INSERT (a sweep's fan-out); each is sent or woken after commit."""
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task_name=task_name, kwargs=kwargs) for kwargs in kwargs_list], batch_size=2000)
+    if task_name in _batched:
+        if messages:
+            transaction.on_commit(lambda: outbox_dispatch(message_id=messages[0].pk, task_name=task_name))
+    else:
+        for message in messages:
+            transaction.on_commit(lambda pk=message.pk: outbox_dispatch(message_id=pk, task_name=task_name))
+    return len(messages)
+
+
+def outbox_dispatch(*, message_id: int, task_name: str) -> bool:
+    """After commit: wake a batched task name, or publish the row as a message of its own."""
+    if task_name in _batched:
+        error = outbox_wake(task_name)
+        row = OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True)
+        if error is not None:
+            row.update(send_attempts=F("send_attempts") + 1, last_error=str(error)[:2000])
+            return False
+        # Sent: a wake-up that will claim it is queued (or has already run it, in embedded mode).
+        row.update(send_attempts=F("send_attempts") + 1, sent_at=timezone.now(), last_error="")
+        return True
+    return outbox_send(message_id=message_id)
 
 
 def outbox_send(*, message_id: int) -> bool:
@@ -52,10 +117,107 @@ def outbox_mark_done(outbox_id: int | None) -> None:
 
 def outbox_due_for_resend():
     """Messages not done that were never sent, or sent long enough ago that the delivery looks lost."""
-    from django.db.models import Q
-
     cutoff = timezone.now() - settings.OUTBOX_RESEND_AFTER
     return OutboxMessage.objects.filter(done_at__isnull=True).filter(
         Q(sent_at__isnull=True, created_at__lt=timezone.now() - settings.OUTBOX_SEND_GRACE)
         | Q(sent_at__lt=cutoff)
     )
+
+
+# --- Batched task names ---------------------------------------------------------------------------------------
+
+
+@cache
+def _redis_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _wake_key(task_name: str) -> str:
+    return f"sttt:outbox-wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:{task_name}"
+
+
+def outbox_wake(task_name: str, *, force: bool = False) -> Exception | None:
+    """Queue one run of a batched task name unless one is already queued (force: queue one anyway).
+
+    Returns the error when the broker could not be reached (the rows wait for the recovery sweep), else None.
+    """
+    from worker.celery import app
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # embedded mode: run the batch in process
+        app.tasks[BATCH_RUN_TASK].apply(kwargs={"task_name": task_name})
+        return None
+    key = _wake_key(task_name)
+    client = _redis_for(app.conf.broker_url)
+    try:
+        # The flag outlives a wake-up that waits behind a long queue only by OUTBOX_WAKE_TTL: after that a
+        # new commit queues another, which finds little or nothing to do.
+        ttl = int(settings.OUTBOX_WAKE_TTL.total_seconds() * 1000)
+        if client.set(key, "1", nx=not force, px=ttl) is None:
+            return None  # a wake-up is queued and has not started yet: it will see this row
+        app.send_task(BATCH_RUN_TASK, kwargs={"task_name": task_name})
+    except Exception as exc:  # broker down or unreachable: the sweep will wake it from the database
+        logger.warning("outbox %s: broker unreachable, left for the recovery sweep: %s", task_name, exc)
+        try:
+            client.delete(key)
+        except Exception:  # noqa: S110 (the flag expires on its own)
+            pass
+        return exc
+    return None
+
+
+def outbox_batch_run(task_name: str) -> int:
+    """Run every waiting row of a batched task name, a batch per transaction. Returns the rows done."""
+    handler = _batched[task_name]
+    from worker.celery import app
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        # Cleared before the first claim: a row committed from now on wakes the task again.
+        _redis_for(app.conf.broker_url).delete(_wake_key(task_name))
+    size = settings.OUTBOX_BATCH_SIZE
+    done = 0
+    while True:
+        with transaction.atomic():
+            # Rows that failed are left alone for OUTBOX_RESEND_AFTER, as a failed message would be.
+            recent_failure = Q(last_error__gt="", sent_at__gte=timezone.now() - settings.OUTBOX_RESEND_AFTER)
+            rows = list(OutboxMessage.objects.select_for_update(skip_locked=True)
+                        .filter(task_name=task_name, done_at__isnull=True).exclude(recent_failure)
+                        .order_by("pk").values_list("pk", "kwargs")[:size])
+            if not rows:
+                return done
+            if len(rows) == size and not settings.CELERY_TASK_ALWAYS_EAGER:
+                outbox_wake(task_name)  # more are probably waiting: let another worker take the next batch
+            failed = _batch_apply(handler, task_name, rows)
+            now = timezone.now()
+            ok = [pk for pk, _kwargs in rows if pk not in failed]
+            OutboxMessage.objects.filter(pk__in=ok).update(done_at=now, sent_at=Coalesce("sent_at", Value(now)))
+            for pk, error in failed.items():
+                OutboxMessage.objects.filter(pk=pk).update(sent_at=now, last_error=error[:2000],
+                                                           send_attempts=F("send_attempts") + 1)
+        done += len(ok)
+        if len(rows) < size:
+            return done
+
+
+def _batch_apply(handler, task_name: str, rows: list[tuple[int, dict]]) -> dict[int, str]:
+    """Run a batch; if it fails for a reason other than a transient one, run its rows one by one so that one bad
+    row does not hold the others back. Returns {row id: error} for the rows left undone."""
+    try:
+        with transaction.atomic():
+            undone = handler([kwargs for _pk, kwargs in rows]) or {}
+        return {rows[i][0]: reason for i, reason in undone.items()}
+    except TRANSIENT:
+        raise  # the whole run is retried with backoff
+    except Exception:
+        logger.exception("outbox %s: a batch of %s failed; running its rows one by one", task_name, len(rows))
+    failed = {}
+    for pk, kwargs in rows:
+        try:
+            with transaction.atomic():
+                for reason in (handler([kwargs]) or {}).values():
+                    failed[pk] = reason
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            logger.exception("outbox %s: row %s failed", task_name, pk)
+            failed[pk] = f"{type(exc).__name__}: {exc}"
+    return failed

@@ -202,6 +202,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 OUTBOX_RESEND_AFTER = timedelta(seconds=int(os.environ.get("OUTBOX_RESEND_AFTER_SECONDS", "600")))
 # A message not yet sent is left alone this long: its on_commit send may still be running.
 OUTBOX_SEND_GRACE = timedelta(seconds=int(os.environ.get("OUTBOX_SEND_GRACE_SECONDS", "30")))
+# Batched task names (intake, the figures' refresh, emails): rows per transaction, and how long one queued
+# wake-up stands for all rows committed after it (worker/outbox.py).
+OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "250"))
+OUTBOX_WAKE_TTL = timedelta(seconds=int(os.environ.get("OUTBOX_WAKE_TTL_SECONDS", "30")))
 CELERY_BEAT_SCHEDULE = {
     "outbox-recovery-sweep": {"task": "worker.outbox_recovery_sweep", "schedule": 60.0},
     "overdue-sweep": {"task": "cases.overdue_sweep", "schedule": crontab(minute="*/15")},

@@ -2,11 +2,12 @@
 
 import hashlib
 import uuid as uuid_lib
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -327,19 +328,25 @@ def cases_intake(*, case_ids) -> list[Case]:
         to_assign = [case for case in cases if case.assignee_id is None and case.case_type.domain == "licensing"
                      and case.state not in TERMINAL]
         loads = OfficerLoads(case_type_ids={case.case_type_id for case in to_assign}) if to_assign else None
+        assigned = set()
         for case in to_assign:
             officer_id = loads.take(case.case_type_id)
             if officer_id is not None:
+                assigned.add(case)
                 case.assignee_id = officer_id
                 case.version += 1
                 events.append(CaseEvent(case=case, kind=CaseEvent.Kind.ASSIGNMENT, before={"assignee": None},
                                         after={"assignee": officer_id}, at=now))
         hooks.intake_run(cases)
+        by_officer = defaultdict(list)  # one UPDATE per officer given cases, one for the rest
         for case in cases:
             case.intake_completed_at = case.updated_at = now
+            by_officer[case.assignee_id if case in assigned else None].append(case.pk)
             events.append(CaseEvent(case=case, kind=CaseEvent.Kind.INTAKE, at=now,
                                     after={"assignee": case.assignee_id, "due_at": _iso(case.due_at)}))
-        Case.objects.bulk_update(cases, ["assignee", "version", "intake_completed_at", "updated_at"])
+        for officer_id, pks in by_officer.items():
+            changes = {"assignee_id": officer_id, "version": F("version") + 1} if officer_id else {}
+            Case.objects.filter(pk__in=pks).update(intake_completed_at=now, updated_at=now, **changes)
         CaseEvent.objects.bulk_create(events)
     return cases
 

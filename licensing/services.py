@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as ShapeError
 
 from cases import hooks
+from cases.bulk import update_by_value
 from cases.errors import Conflict, InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from cases.models import Attachment, Case, CaseEvent, CaseType
 from cases.selectors import case_domain_roles_may_work
@@ -156,7 +157,7 @@ def dossiers_completeness_check(cases: list[Case]) -> dict[int, Dossier]:
     for case_id, kind in Attachment.objects.filter(case_id__in=dossiers).values_list("case_id", "kind"):
         present[case_id].add(kind)
     now = timezone.now()
-    events = []
+    events, changed = [], {}
     for case in cases:
         dossier = dossiers.get(case.pk)
         if dossier is None:
@@ -169,8 +170,10 @@ def dossiers_completeness_check(cases: list[Case]) -> dict[int, Dossier]:
                                     before={"complete": dossier.complete, "missing": dossier.missing},
                                     after={"complete": complete, "missing": missing}))
             dossier.complete, dossier.missing = complete, missing
+            changed[dossier.pk] = {"complete": complete, "missing": missing}
         dossier.checked_at = now
-    Dossier.objects.bulk_update(dossiers.values(), ["complete", "missing", "checked_at"])
+    Dossier.objects.filter(pk__in=[dossier.pk for dossier in dossiers.values()]).update(checked_at=now)
+    update_by_value(Dossier.objects.all(), changed)
     CaseEvent.objects.bulk_create(events)
     return dossiers
 
@@ -426,7 +429,7 @@ def notifications_send(*, notification_ids) -> tuple[list[int], Exception | None
         now = timezone.now()
         for notification in sent:
             notification.sent_at = now
-        Notification.objects.bulk_update(sent, ["sent_at"])
+        Notification.objects.filter(pk__in=[n.pk for n in sent]).update(sent_at=now)
         CaseEvent.objects.bulk_create([
             CaseEvent(case_id=n.case_id, kind=CaseEvent.Kind.NOTIFICATION, action=n.key.split(":")[0], at=now,
                       after={"to": n.recipient, "subject": n.subject}) for n in sent])

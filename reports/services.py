@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import hooks
+from cases.bulk import update_by_value
 from cases.models import Case
 from worker.outbox import outbox_enqueue
 
@@ -67,15 +68,18 @@ def contributions_refresh(*, case_ids, until: Quarter | None = None) -> int:
                              .order_by("case_id"))
         cases = Case.objects.select_related("case_type").in_bulk(reported)
         deltas: dict[tuple[int, str], int] = defaultdict(int)
+        rows = {}
         for contribution in contributions:
             case = cases[contribution.case_id]
             new, old = case_cells(case, until=until), contribution.cells
             for key in set(new) | set(old):
                 deltas[(case.case_type_id, key)] += new.get(key, 0) - old.get(key, 0)
-            contribution.cells, contribution.until, contribution.computed_at = new, str(until), timezone.now()
+            rows[contribution.pk] = {"cells": new, "until": str(until)}
         changed = {cell: delta for cell, delta in deltas.items() if delta}
         _cells_add(changed)
-        CaseContribution.objects.bulk_update(contributions, ["cells", "until", "computed_at"])
+        # Cases received in one quarter share their cells: one UPDATE per distinct set.
+        update_by_value(CaseContribution.objects.all(), rows)
+        CaseContribution.objects.filter(pk__in=rows).update(computed_at=timezone.now())
     return len(changed)
 
 

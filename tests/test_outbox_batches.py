@@ -249,3 +249,35 @@ def test_an_email_batch_broken_off_part_way_keeps_what_went_out_and_sends_the_re
     # A delivery of the one-per-message task for a sent email changes nothing either.
     licensing_tasks.notification_send(notification_id=notifications[0].pk, outbox_id=None)
     assert len(mail.outbox) == 6
+
+
+# --- The quarter's rollover fans out through the batches -----------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("outbox_sends_held")
+def test_quarter_rollover_carries_open_cases_over_through_one_batch_run(officer, head):
+    from reports import tasks as report_tasks
+
+    hcm = timezone.get_current_timezone()
+    with time_machine.travel(timezone.datetime(2020, 3, 20, 9, tzinfo=hcm), tick=False):
+        open_cases = [case_make(actor=officer, type_code="bulletin", subject_name=f"Trường số {n}") for n in range(4)]
+        refused = case_make(actor=officer, type_code="bulletin", path=("start_review", "propose_refusal", "refuse"),
+                            head=head)
+        outbox.outbox_batch_run("reports.case_refresh")
+    assert figures_kept(quarters=[Quarter(2020, 2)]) == {}
+
+    # 00:05 on 1 April: the beat's rollover writes a refresh row per open case; one batch run does them all.
+    with time_machine.travel(timezone.datetime(2020, 4, 1, 0, 5, tzinfo=hcm), tick=False):
+        rows_before = OutboxMessage.objects.count()
+        assert report_tasks.quarter_rollover() == 4
+        queued = [row.kwargs["case_id"] for row in
+                  OutboxMessage.objects.filter(task_name="reports.case_refresh", done_at__isnull=True)]
+        assert sorted(queued) == sorted(case.pk for case in open_cases)  # not the refused one
+        assert OutboxMessage.objects.count() == rows_before + 4
+        assert outbox.outbox_batch_run("reports.case_refresh") == 4
+        kept = figures_kept(quarters=[Quarter(2020, 2)])
+        assert figures_check(quarters=[Quarter(2020, 1), Quarter(2020, 2)], repair=False).mismatches == []
+    bulletin = open_cases[0].case_type_id
+    assert kept[(bulletin, "2020-Q2:carried_over")] == 4
+    assert refused.state == "refused"

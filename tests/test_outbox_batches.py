@@ -281,3 +281,17 @@ def test_quarter_rollover_carries_open_cases_over_through_one_batch_run(officer,
     bulletin = open_cases[0].case_type_id
     assert kept[(bulletin, "2020-Q2:carried_over")] == 4
     assert refused.state == "refused"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("outbox_sends_held")
+def test_a_run_gives_way_after_twenty_batches_and_leaves_a_wake_up_to_carry_on(flaky_task, settings):
+    settings.OUTBOX_BATCH_SIZE = 2
+    redis_client().delete(django_settings.CELERY_TASK_DEFAULT_QUEUE)
+    for n in range(50):
+        outbox.outbox_enqueue("tests.flaky", n=n)
+
+    assert outbox.outbox_batch_run("tests.flaky") == 40  # 20 batches of 2
+    assert queued_tasks() == [(outbox.BATCH_RUN_TASK, {"task_name": "tests.flaky"})]
+    assert outbox.outbox_batch_run("tests.flaky") == 10
+    assert not OutboxMessage.objects.filter(task_name="tests.flaky", done_at__isnull=True).exists()

@@ -36,6 +36,9 @@ RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 30
          "max_retries": 8}
 
 BATCH_RUN_TASK = "worker.outbox_batch_run"
+# A run gives way after this many batches (a message of its own carries on), so that a stream of receipts does
+# not keep a worker from issuing and the other messages behind it.
+BATCHES_PER_RUN = 20
 
 # task name → handler(list of kwargs) → {position in the list: reason} for rows it left undone (None: all done).
 # The handler runs in the claiming transaction; raising means none of the batch was done.
@@ -174,7 +177,7 @@ def outbox_batch_run(task_name: str) -> int:
         # Cleared before the first claim: a row committed from now on wakes the task again.
         _redis_for(app.conf.broker_url).delete(_wake_key(task_name))
     size = settings.OUTBOX_BATCH_SIZE
-    done = 0
+    done = batches = 0
     while True:
         with transaction.atomic():
             # Rows that failed are left alone for OUTBOX_RESEND_AFTER, as a failed message would be.
@@ -194,7 +197,11 @@ def outbox_batch_run(task_name: str) -> int:
                 OutboxMessage.objects.filter(pk=pk).update(sent_at=now, last_error=error[:2000],
                                                            send_attempts=F("send_attempts") + 1)
         done += len(ok)
+        batches += 1
         if len(rows) < size:
+            return done
+        if batches >= BATCHES_PER_RUN and not settings.CELERY_TASK_ALWAYS_EAGER:
+            # The wake-up sent with this full batch carries on; meanwhile other messages get their turn.
             return done
 
 

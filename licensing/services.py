@@ -148,7 +148,7 @@ def dossier_completeness_check(case: Case) -> Dossier | None:
 
 
 def dossiers_completeness_check(cases: list[Case]) -> dict[int, Dossier]:
-    """The completeness check for many cases at once (an intake batch): three queries whatever their number.
+    """The completeness check for many cases at once (an intake batch): a few queries whatever their number.
     Returns {case id: dossier} for the cases that have one."""
     dossiers = {dossier.case_id: dossier for dossier in Dossier.objects.filter(case__in=cases)}
     if not dossiers:

@@ -101,11 +101,11 @@ def _redis():
 
 
 @pytest.fixture(autouse=True)
-def _outbox_wake_flags_cleared():
-    """No test inherits another's wake-up flag: a flag stands for a queued message, and queues are purged."""
+def _outbox_queue_cleared():
+    """No test inherits another's queued messages or wake-up flags (a flag stands for a queued message)."""
     client = _redis()
-    pattern = f"sttt:outbox-wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:*"
-    for key in client.scan_iter(match=pattern):
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    for key in client.scan_iter(match=f"sttt:outbox-wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:*"):
         client.delete(key)
 
 

@@ -2,6 +2,7 @@
 
 import copy
 import io
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -126,6 +127,16 @@ def application_body(procedure: str, *, received_at: datetime | None = None, fie
         body["received_at"] = received_at.isoformat()
     body.update(extra)
     return body
+
+
+def school_application(n: int) -> dict:
+    """A primary school's bulletin application (API body, with its own uuid): the n-th of many distinct ones."""
+    school = f"Trường Tiểu học số {n} huyện Vũ Thư"
+    email = f"th{n}@vuthu.example.vn"
+    return application_body(
+        "bulletin", uuid=str(uuid.uuid4()), contact_email=email,
+        organisation=applicant("bulletin", name=school, tax_code=f"10007{n:05d}", email=email),
+        fields=dossier("bulletin", publisher=school, bulletin_name=f"Bản tin Trường Tiểu học số {n}"))
 
 
 # --- Real files ----------------------------------------------------------------------------------------

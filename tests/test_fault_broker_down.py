@@ -7,7 +7,6 @@ itself, takes every case in: assigned, completeness checked, the applicant's ema
 """
 
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from worker.tasks import outbox_recovery_sweep
 from .conftest import wait_for
 from .support_concurrency import token_client
 from .support_faults import own_redis, worker_factory  # noqa: F401
-from .support_licensing import applicant, application_body, dossier
+from .support_licensing import school_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,15 +31,6 @@ APPLICATIONS = 100
 # A web request may wait this long for the broker, no more (connect timeout 2 s, one publish retry).
 REQUEST_BUDGET_SECONDS = 5.0
 APPLICATIONS_URL = "/api/v1/licensing/applications/"
-
-
-def school_application(n: int) -> dict:
-    school = f"Trường Tiểu học số {n} huyện Vũ Thư"
-    email = f"th{n}@vuthu.example.vn"
-    return application_body(
-        "bulletin", uuid=str(uuid.uuid4()), contact_email=email,
-        organisation=applicant("bulletin", name=school, tax_code=f"10007{n:05d}", email=email),
-        fields=dossier("bulletin", publisher=school, bulletin_name=f"Bản tin Trường Tiểu học số {n}"))
 
 
 def receive(client, n: int):

@@ -9,7 +9,6 @@ bad row does not hold its batch back, and that an email batch the mail server br
 import base64
 import json
 import smtplib
-import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -33,20 +32,11 @@ from worker.models import OutboxMessage
 from .conftest import wait_for
 from .factories import case_make
 from .support_concurrency import redis_client, token_client, worker_successes
-from .support_licensing import applicant, application_body, dossier
+from .support_licensing import school_application
 
 APPLICATIONS_URL = "/api/v1/licensing/applications/"
 BATCHED = ("cases.case_intake", "reports.case_refresh", "licensing.notification_send")
 WAKE_UPS = [("worker.outbox_batch_run", {"task_name": name}) for name in BATCHED]
-
-
-def school_application(n: int) -> dict:
-    school = f"Trường THCS số {n} huyện Kiến Xương"
-    email = f"thcs{n}@kienxuong.example.vn"
-    return application_body(
-        "bulletin", uuid=str(uuid.uuid4()), contact_email=email,
-        organisation=applicant("bulletin", name=school, tax_code=f"10008{n:05d}", email=email),
-        fields=dossier("bulletin", publisher=school, bulletin_name=f"Bản tin Trường THCS số {n}"))
 
 
 def receive_many(officer, count: int) -> list[int]:
@@ -84,7 +74,7 @@ def test_twenty_receipts_queue_one_wake_up_per_task_name_not_sixty_messages(offi
     assert [outbox.outbox_batch_run(name) for name in BATCHED] == [0, 0, 0]
     assert not rows.filter(done_at__isnull=True).exists()
     assert Case.objects.filter(pk__in=case_ids, intake_completed_at__isnull=False).count() == 20
-    assert len(mail.outbox) == 20 and mail.outbox[0].to == ["thcs0@kienxuong.example.vn"]
+    assert len(mail.outbox) == 20 and mail.outbox[0].to == ["th0@vuthu.example.vn"]
 
     # A run clears the flag first: the next receipt queues a new wake-up for each name.
     redis_client().delete(django_settings.CELERY_TASK_DEFAULT_QUEUE)
@@ -222,17 +212,17 @@ class RefusingBackend(locmem.EmailBackend):
 def test_an_email_batch_broken_off_part_way_keeps_what_went_out_and_sends_the_rest_once_later(
         officer, settings, monkeypatch):
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
-    monkeypatch.setattr(RefusingBackend, "refused", {"thcs3@kienxuong.example.vn"})
+    monkeypatch.setattr(RefusingBackend, "refused", {"th3@vuthu.example.vn"})
     case_ids = []
     for n in range(6):
         case, _ = licensing_services.application_receive(
             actor=officer, procedure="bulletin", fields=school_application(n)["fields"],
-            organisation=school_application(n)["organisation"], contact_email=f"thcs{n}@kienxuong.example.vn")
+            organisation=school_application(n)["organisation"], contact_email=f"th{n}@vuthu.example.vn")
         case_ids.append(case.pk)
     rows = OutboxMessage.objects.filter(task_name="licensing.notification_send")
 
     assert outbox.outbox_batch_run("licensing.notification_send") == 3
-    assert [m.to[0] for m in mail.outbox] == [f"thcs{n}@kienxuong.example.vn" for n in range(3)]
+    assert [m.to[0] for m in mail.outbox] == [f"th{n}@vuthu.example.vn" for n in range(3)]
     notifications = Notification.objects.filter(case_id__in=case_ids).order_by("case_id")
     assert [n.sent_at is not None for n in notifications] == [True] * 3 + [False] * 3
     assert CaseEvent.objects.filter(case_id__in=case_ids, kind=CaseEvent.Kind.NOTIFICATION).count() == 3
@@ -244,7 +234,7 @@ def test_an_email_batch_broken_off_part_way_keeps_what_went_out_and_sends_the_re
     monkeypatch.setattr(RefusingBackend, "refused", set())
     with time_machine.travel(timezone.now() + django_settings.OUTBOX_RESEND_AFTER + timedelta(seconds=1)):
         assert outbox.outbox_batch_run("licensing.notification_send") == 3
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(f"thcs{n}@kienxuong.example.vn" for n in range(6))
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(f"th{n}@vuthu.example.vn" for n in range(6))
     assert not rows.filter(done_at__isnull=True).exists()
     # A delivery of the one-per-message task for a sent email changes nothing either.
     licensing_tasks.notification_send(notification_id=notifications[0].pk, outbox_id=None)

@@ -109,6 +109,17 @@ def _outbox_queue_cleared():
         client.delete(key)
 
 
+def process_end(process: subprocess.Popen, *, timeout: float = 20.0, terminate: bool = True) -> None:
+    """Ask a child process to stop (SIGTERM, unless it was told otherwise), and kill it if it does not in time."""
+    if terminate:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -155,9 +166,4 @@ def celery_worker(transactional_db, tmp_path, settings):
         process.log_path = log_path
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_end(process)

@@ -26,7 +26,7 @@ from redis.retry import Retry
 
 from worker.models import OutboxMessage
 
-from .conftest import ROOT, wait_for
+from .conftest import ROOT, process_end, wait_for
 from .support_broker_proxy import celery_pools_reset
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -82,11 +82,7 @@ class RedisServer:
         if self.process is None or self.process.poll() is not None:
             return
         subprocess.run([REDIS_CLI, "-p", str(self.port), "shutdown", "nosave"], capture_output=True, timeout=15)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        process_end(self.process, timeout=15, terminate=False)
         assert not self.up()
 
 

@@ -23,6 +23,7 @@ import pytest
 import redis
 from django.utils import translation
 
+from .conftest import process_end
 from .support_private_postgres import PrivatePostgres, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,12 +128,7 @@ def service(cluster, tmp_path):
         assert process.poll() is None, log_path.read_text()
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_end(process)
         redis.Redis.from_url("redis://127.0.0.1:6379/15").delete(queue)
 
 

@@ -53,6 +53,10 @@ def outbox_batched(task_name: str):
     return register
 
 
+def outbox_is_batched(task_name: str) -> bool:
+    return task_name in _batched
+
+
 def outbox_enqueue(task_name: str, **kwargs) -> OutboxMessage:
     """Record the task in the current transaction and send (or wake) it after commit.
 

@@ -20,7 +20,7 @@ def outbox_recovery_sweep() -> int:
     sent = 0
     batched: dict[str, list[int]] = defaultdict(list)
     for message_id, task_name in outbox_due_for_resend().order_by("pk").values_list("pk", "task_name")[:1000]:
-        if task_name in outbox._batched:
+        if outbox.outbox_is_batched(task_name):
             batched[task_name].append(message_id)
         else:
             sent += outbox_send(message_id=message_id)

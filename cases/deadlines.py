@@ -112,3 +112,9 @@ def due_at_remaining(*, start: datetime, amount: int, unit: str, used: int,
     if unit == LimitUnit.HOURS:
         return start + timedelta(seconds=max(0, amount * 3600 - used))
     return due_at_compute(start=start, amount=max(0, amount - used), unit=unit, calendar=calendar)
+
+
+def quarter_start(moment: datetime) -> datetime:
+    """00:00 local time on the first day of the calendar quarter of `moment` (Asia/Ho_Chi_Minh)."""
+    local = moment.astimezone(_local_tz())
+    return local.replace(month=3 * ((local.month - 1) // 3) + 1, day=1, hour=0, minute=0, second=0, microsecond=0)

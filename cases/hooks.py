@@ -13,6 +13,7 @@ _after: dict[tuple[str, str], list[Callable]] = defaultdict(list)
 _intake: dict[str, list[Callable]] = defaultdict(list)
 _attachment: dict[str, list[Callable]] = defaultdict(list)
 _changed: list[Callable] = []
+_doors: dict[str, str] = {}
 
 
 def _register(table, keys, func):
@@ -77,3 +78,14 @@ def on_case_changed(func):
 def changed_run(case) -> None:
     for func in _changed:
         func(case)
+
+
+def receives_own_cases(domain: str, where: str) -> None:
+    """The domain app receives its cases through its own service (a licensing dossier with its procedure's fields
+    and checks), at `where`; the bare case engine's doors then refuse to open cases of that domain."""
+    _doors[domain] = where
+
+
+def own_door(domain: str) -> str | None:
+    """Where cases of the domain are received, if not through the bare case engine."""
+    return _doors.get(domain)

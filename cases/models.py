@@ -125,6 +125,55 @@ class CaseTypeTerms(models.Model):
         return f"{self.case_type.code} @ {self.effective_from}"
 
 
+class LegalInstrument(models.Model):
+    """A legal instrument cited as a basis of documents, with what a full citation needs (number, date, issuer,
+    title). Data an administrator keeps: laws are amended, replaced and merged."""
+
+    class Kind(models.TextChoices):
+        LAW = "Luật", "Luật"
+        RESOLUTION = "Nghị quyết", "Nghị quyết"
+        DECREE = "Nghị định", "Nghị định"
+        DECISION = "Quyết định", "Quyết định"
+        CIRCULAR = "Thông tư", "Thông tư"
+        JOINT_CIRCULAR = "Thông tư liên tịch", "Thông tư liên tịch"
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    number = models.CharField(_("number"), max_length=60, unique=True, help_text="60/2014/NĐ-CP")
+    issued_on = models.DateField(_("date of issue"))
+    issuer = models.CharField(_("issued by"), max_length=200, help_text="Chính phủ")
+    title = models.CharField(_("title"), max_length=500,
+                             help_text="Luật: “Báo chí”; others: “quy định về hoạt động in”")
+    # The agency's own mandate (its functions and powers): cited first in every document it issues.
+    mandate = models.BooleanField(_("the agency's mandate"), default=False)
+    repealed_on = models.DateField(_("no longer in force from"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["issued_on", "number"]
+        verbose_name = _("legal instrument")
+        verbose_name_plural = _("legal instruments")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.number}"
+
+
+class TermsLegalBasis(models.Model):
+    """One legal basis of a procedure's terms, in the order the documents cite them."""
+
+    terms = models.ForeignKey("CaseTypeTerms", on_delete=models.CASCADE, related_name="bases")
+    instrument = models.ForeignKey(LegalInstrument, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("legal instrument"))
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["terms", "position", "id"]
+        verbose_name = _("legal basis")
+        verbose_name_plural = _("legal bases")
+        constraints = [models.UniqueConstraint(fields=["terms", "instrument"], name="terms_basis_once")]
+
+    def __str__(self) -> str:
+        return str(self.instrument)
+
+
 class CalendarDay(models.Model):
     """What the holidays package lacks: an extra day off, or a make-up working day."""
 
@@ -205,6 +254,9 @@ class Case(models.Model):
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True, editable=False)
     outcome_reasons = models.TextField(_("reasons"), blank=True, editable=False)
     proposal = models.CharField(_("officer's proposal"), max_length=10, blank=True, editable=False)
+    # The head's written note on the decision; required when the decision goes against the officer's proposal.
+    decision_note = models.TextField(_("decision note"), blank=True, editable=False)
+    decided_against_proposal = models.BooleanField(_("decided against the proposal"), default=False, editable=False)
     result_number = models.CharField(_("result number"), max_length=40, blank=True, editable=False)
 
     # The deadline clock: counting (re)starts at clock_started_at; clock_used is what earlier
@@ -256,7 +308,14 @@ class Case(models.Model):
     def is_overdue(self) -> bool:
         from .workflow import CLOCK_RUNNING
 
-        return bool(self.due_at and self.state in CLOCK_RUNNING and self.due_at < timezone.now())
+        # A due time is a minute: a case due at 17:00 is late from 17:01:00 on.
+        return bool(self.due_at and self.state in CLOCK_RUNNING and self.due_at < minute_floor(timezone.now()))
+
+
+def minute_floor(moment):
+    """The start of the minute of `moment`. Due times are read to the minute: something is late only once the due
+    minute has passed, i.e. when due_at < minute_floor(moment)."""
+    return moment.replace(second=0, microsecond=0)
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -282,6 +341,7 @@ class CaseEvent(models.Model):
         DOSSIER = "dossier", _("Dossier changed")
         DOCUMENT = "document", _("Document issued")
         NOTIFICATION = "notification", _("Applicant notified")
+        ISSUE_FAILED = "issue_failed", _("Result could not be issued")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(

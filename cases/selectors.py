@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import roles as r
-from .models import Case
+from .models import Case, minute_floor
 from .workflow import CLOCK_RUNNING
 
 
@@ -29,13 +29,13 @@ def cases_visible(*, user) -> QuerySet[Case]:
 
 
 def overdue_q(now=None) -> Q:
-    return Q(state__in=CLOCK_RUNNING, due_at__lt=now or timezone.now())
+    return Q(state__in=CLOCK_RUNNING, due_at__lt=minute_floor(now or timezone.now()))  # late once the minute passed
 
 
 def due_soon_q(now=None, hours: int | None = None) -> Q:
     now = now or timezone.now()
     horizon = now + timedelta(hours=hours if hours is not None else settings.DUE_SOON_HOURS)
-    return Q(state__in=CLOCK_RUNNING, due_at__gte=now, due_at__lt=horizon)
+    return Q(state__in=CLOCK_RUNNING, due_at__gte=minute_floor(now), due_at__lt=horizon)
 
 
 def case_domain_roles_may_work(*, user, domain: str) -> bool:

@@ -20,7 +20,7 @@ from .deadlines import clock_used_compute, due_at_compute, due_at_remaining
 from .errors import Conflict, InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from .models import Attachment, Case, CaseEvent, CaseType, Sequence, state_write_allowed
 from .selectors import case_domain_roles_may_work
-from .workflow import INITIAL_STATE, TERMINAL, Effect, State, Transition, transition_get
+from .workflow import INITIAL_STATE, TERMINAL, Effect, Outcome, State, Transition, transition_get
 
 User = get_user_model()
 
@@ -173,10 +173,24 @@ def case_transition(
         if transition.requires_note and not note:
             raise ValidationFailed(_("This action needs written reasons."),
                                    extra={"errors": {"note": [_("Written reasons are required.")]}})
+        if decision_against_proposal(case, transition) and not note:
+            raise ValidationFailed(
+                _("Deciding against the officer's proposal needs written reasons."),
+                extra={"errors": {"note": [_("Written reasons for deciding against the proposal are required.")]},
+                       "proposal": case.proposal})
         hooks.guards_run(case, transition, actor=actor, note=note, params={"new_due_at": new_due_at})
         event = _transition_apply(case, transition, actor=actor, note=note, new_due_at=new_due_at)
         hooks.after_run(case, transition, actor=actor, note=note, event=event)
     return case
+
+
+def decision_against_proposal(case: Case, transition: Transition) -> bool:
+    """Does this decision go against what the officer proposed (grant on a refusal proposal, or the reverse)?"""
+    if Effect.DECIDE not in transition.effects or not case.proposal:
+        return False
+    proposed = {"grant": Outcome.GRANTED, "refuse": Outcome.REFUSED}.get(case.proposal)
+    return proposed is not None and transition.outcome in (Outcome.GRANTED, Outcome.REFUSED) \
+        and transition.outcome != proposed
 
 
 def transition_apply_system(case: Case, action: str, *, note: str = "") -> CaseEvent:
@@ -189,7 +203,8 @@ def transition_apply_system(case: Case, action: str, *, note: str = "") -> CaseE
 
 def _transition_apply(case: Case, transition: Transition, *, actor, note: str, new_due_at=None) -> CaseEvent:
     now = timezone.now()
-    watched = ("state", "due_at", "paused_at", "decided_at", "closed_at", "outcome", "proposal", "result_number")
+    watched = ("state", "due_at", "paused_at", "decided_at", "closed_at", "outcome", "proposal", "result_number",
+               "decided_against_proposal")
     before = {name: _iso(getattr(case, name)) for name in watched}
     terms = case.terms
     due_before = case.due_at
@@ -212,10 +227,19 @@ def _transition_apply(case: Case, transition: Transition, *, actor, note: str, n
             case.proposal = transition.proposal or ""
             case.outcome_reasons = note if transition.proposal == "refuse" else ""
         elif effect == Effect.DECIDE:
+            case.decided_against_proposal = decision_against_proposal(case, transition)
             case.decided_at = now
             case.outcome = transition.outcome or ""
-            if note:
+            case.decision_note = note
+            if case.outcome == Outcome.GRANTED:
+                case.outcome_reasons = ""  # a refusal proposal's draft reasons are not the decision's
+            elif note:
                 case.outcome_reasons = note
+        elif effect == Effect.UNDECIDE:
+            case.decided_at = None
+            case.outcome = ""
+            case.decision_note = ""
+            case.decided_against_proposal = False
         elif effect == Effect.CLOSE:
             case.closed_at = now
         elif effect == Effect.NEW_DUE_DATE:

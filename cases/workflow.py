@@ -51,6 +51,7 @@ class Effect:
     CLOSE = "close"  # sets closed_at
     NEW_DUE_DATE = "new_due_date"  # apology letter: a new appointment date
     RECORD_PROPOSAL = "record_proposal"
+    UNDECIDE = "undecide"  # a grant taken back before its result was issued
 
 
 @dataclass(frozen=True)
@@ -93,19 +94,28 @@ LICENSING = (
         "propose_refusal", _("Propose to refuse"), frozenset({S.IN_REVIEW}), S.PROPOSED, OFFICER_OR_HEAD,
         requires_note=True, effects=(Effect.RECORD_PROPOSAL,), proposal="refuse",
     ),
+    # The head's three answers name their outcome. Deciding against the officer's proposal needs written reasons
+    # (cases.services checks it) and is marked on the timeline and in the document.
     Transition(
-        "return_for_review", _("Return for review"), frozenset({S.PROPOSED}), S.IN_REVIEW, HEAD,
+        "return_for_review", _("Return to the officer"), frozenset({S.PROPOSED}), S.IN_REVIEW, HEAD,
         requires_note=True, effects=(Effect.RECORD_PROPOSAL,), proposal="",
     ),
     Transition(
-        "approve", _("Approve"), frozenset({S.PROPOSED}), S.APPROVED, HEAD,
+        "approve", _("Grant the licence"), frozenset({S.PROPOSED}), S.APPROVED, HEAD,
         effects=(Effect.DECIDE,), outcome=Outcome.GRANTED,
     ),
     Transition(
-        "refuse", _("Refuse"), frozenset({S.PROPOSED}), S.REFUSED, HEAD,
+        "refuse", _("Agree to refuse"), frozenset({S.PROPOSED}), S.REFUSED, HEAD,
         requires_note=True, effects=(Effect.DECIDE, Effect.CLOSE), outcome=Outcome.REFUSED,
     ),
     Transition("issue", _("Issue the result"), frozenset({S.APPROVED}), S.ISSUED, SYSTEM, effects=(Effect.CLOSE,)),
+    # A result that could not be written (its task failed): try again, or take the decision back to correct the
+    # dossier. Either way nothing was counted yet: a grant counts once its document exists.
+    Transition("retry_issue", _("Issue the result again"), frozenset({S.APPROVED}), None, OFFICER_OR_HEAD),
+    Transition(
+        "reopen_decision", _("Take the decision back for correction"), frozenset({S.APPROVED}), S.IN_REVIEW, HEAD,
+        requires_note=True, effects=(Effect.UNDECIDE, Effect.RECORD_PROPOSAL), proposal="",
+    ),
     Transition(
         "withdraw", _("Withdraw at the applicant's request"), LICENSING_OPEN, S.WITHDRAWN, OFFICER_OR_HEAD,
         requires_note=True, effects=(Effect.CLOSE,), outcome=Outcome.WITHDRAWN,

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.api.fields import YEAR_MAX, YEAR_MIN
+from cases.filters import DayOrMomentFilter
 from cases.workflow import INSPECTION
 
 from .models import (
@@ -90,7 +91,7 @@ class TargetFilter(django_filters.FilterSet):
 
 class FindingFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="target__campaign_id")
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_after = DayOrMomentFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:
         model = Finding
@@ -117,7 +118,7 @@ class ViolationFilter(django_filters.FilterSet):
 class SanctionFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="violation__target__campaign_id")
     decided = django_filters.BooleanFilter(field_name="decided_at", lookup_expr="isnull", exclude=True)
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_before = DayOrMomentFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = SanctionDecision

@@ -46,7 +46,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-__all__ = ["KINDS", "OfficialDocument", "date_line", "date_text", "document_render"]
+__all__ = ["KINDS", "OfficialDocument", "citation", "date_line", "date_text", "document_render"]
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FONT = "Times New Roman"
@@ -146,6 +146,15 @@ def date_line(moment: datetime, province: str | None = None) -> str:
     place = province or str(getattr(settings, "AGENCY_PROVINCE", "") or "")
     text = date_text(moment)
     return f"{place}, {text}" if place else text[0].upper() + text[1:]
+
+
+def citation(*, kind: str, number: str, issued_on: date, issuer: str, title: str) -> str:
+    """A legal instrument cited in full, as Vietnamese official documents cite it:
+    "Luật Báo chí số 103/2016/QH13 ngày 05 tháng 4 năm 2016",
+    "Nghị định số 60/2014/NĐ-CP ngày 19 tháng 6 năm 2014 của Chính phủ quy định về hoạt động in"."""
+    if kind == "Luật":
+        return f"Luật {title} số {number} {date_text(issued_on)}"
+    return f"{kind} số {number} {date_text(issued_on)} của {issuer} {title}".strip()
 
 
 # --- Low-level formatting ----------------------------------------------------------------------------------
@@ -491,13 +500,13 @@ def _build(doc: OfficialDocument):
 
     properties = document.core_properties
     moment = doc.issued_at.astimezone(UTC).replace(tzinfo=None)  # python-docx writes the value as UTC ("Z")
-    properties.title = doc.title or doc.summary
-    properties.subject = doc.summary
+    properties.title = _clean(doc.title or doc.summary)
+    properties.subject = _clean(doc.summary)
     properties.author = agency
     properties.last_modified_by = agency
     properties.category = KINDS[doc.kind]
-    properties.keywords = doc.number_text
-    properties.identifier = doc.number_text
+    properties.keywords = _clean(doc.number_text)
+    properties.identifier = _clean(doc.number_text)
     properties.comments = ""
     properties.language = LANGUAGE
     properties.revision = 1

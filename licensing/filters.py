@@ -2,6 +2,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from cases.filters import DayOrMomentFilter
+
 from .models import Organisation, Permit
 
 
@@ -9,8 +11,8 @@ class PermitFilter(django_filters.FilterSet):
     procedure = django_filters.CharFilter()
     holder = django_filters.NumberFilter(field_name="holder_id")
     print_facility = django_filters.NumberFilter(field_name="print_facility_id")
-    issued_after = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
-    issued_before = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="lt")
+    issued_after = DayOrMomentFilter(field_name="issued_at", lookup_expr="gte")
+    issued_before = DayOrMomentFilter(field_name="issued_at", lookup_expr="lt")
     revoked = django_filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull", exclude=True)
     q = django_filters.CharFilter(method="filter_text", label=_("Text search"))
 

@@ -9,20 +9,22 @@ from datetime import datetime
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as ShapeError
 
 from cases import hooks
 from cases.bulk import update_by_value
+from cases.deadlines import quarter_start
 from cases.errors import Conflict, InvalidTransition, NotAllowed, StaleVersion, ValidationFailed
-from cases.models import Attachment, Case, CaseEvent, CaseType
+from cases.models import Attachment, Case, CaseEvent, CaseType, LegalInstrument
 from cases.selectors import case_domain_roles_may_work
 from cases.services import case_create, case_lock, sequence_next, transition_apply_system
 from cases.workflow import TERMINAL, State
 from worker.outbox import outbox_enqueue
 
-from .documents import OfficialDocument, date_line, document_render
+from .documents import OfficialDocument, citation, date_line, document_render
 from .errors import DossierIncomplete
 from .models import Dossier, IssuedDocument, Organisation, Permit, PrintFacility
 from .notifications import notification_queue, notification_send, notifications_send
@@ -72,6 +74,11 @@ def application_receive(
     if spec is None or case_type is None:
         raise ValidationFailed(_("Unknown procedure."), extra={"errors": {"procedure": [_("Unknown procedure.")]}})
     existing = Case.objects.filter(uuid=uuid).select_related("dossier__organisation").first() if uuid else None
+    if existing is None and received_at is not None and received_at < quarter_start(timezone.now()):
+        # The figures of a quarter that has ended are closed: a dossier received then cannot be entered now.
+        raise ValidationFailed(
+            _("The receipt date falls in a quarter that has ended; its figures are closed."),
+            extra={"errors": {"received_at": [_("Must be within the current quarter.")]}})
     # A retry is checked against the receipt time it was stored with, not against the clock of the retry.
     valid_fields = _fields_validate(spec, fields,
                                     received_at=existing.received_at if existing else received_at or timezone.now())
@@ -228,11 +235,32 @@ def _document_store(case: Case, *, kind: str, content: OfficialDocument, series:
     return document
 
 
+LETTER_SERIES = "CV"  # official letters (công văn): the refusals
+
+
 def _number_take(*, series: str, moment: datetime) -> tuple[int, int, str]:
+    """The next number of a series in the year of `moment`. Results print "15/GP-STTTT"; letters print the agency
+    and the drafting division, "03/STTTT-BCXB" (Nghị định 30/2020/NĐ-CP, Phụ lục I). Numbers start at 01 each year."""
     year = timezone.localtime(moment).year
     number = sequence_next(key=f"document:{series}", year=year)
-    # Nghị định 30/2020/NĐ-CP: numbers start at 01 each year.
+    if series == LETTER_SERIES:
+        return year, number, f"{number:02d}/{settings.AGENCY_CODE}-{settings.LICENSING_DIVISION_CODE}"
     return year, number, f"{number:02d}/{series}-{settings.AGENCY_CODE}"
+
+
+def legal_basis_lines(terms, *, moment: datetime) -> list[str]:
+    """ "Căn cứ …;" lines: the agency's mandate, then the procedure's bases in their order, each cited in full and
+    as in force on the document's date. Terms without structured bases cite their text whole."""
+    day = timezone.localtime(moment).date()
+    in_force = Q(repealed_on__isnull=True) | Q(repealed_on__gt=day)
+    instruments = list(LegalInstrument.objects.filter(in_force, mandate=True, issued_on__lte=day))
+    instruments += [basis.instrument for basis in terms.bases.select_related("instrument")
+                    .filter(Q(instrument__repealed_on__isnull=True) | Q(instrument__repealed_on__gt=day))]
+    lines = [f"Căn cứ {citation(kind=i.kind, number=i.number, issued_on=i.issued_on, issuer=i.issuer, title=i.title)};"
+             for i in instruments]
+    if len(lines) == len([i for i in instruments if i.mandate]) and terms.legal_basis.strip():
+        lines.append(f"Căn cứ {terms.legal_basis.strip().rstrip(';')};")
+    return lines
 
 
 def _content(case: Case, dossier: Dossier, *, kind: str, title: str, number_text: str, moment: datetime,
@@ -242,7 +270,7 @@ def _content(case: Case, dossier: Dossier, *, kind: str, title: str, number_text
         labels = {name: label[:1].upper() + label[1:] for name, label in spec.labels().items()}
     return OfficialDocument(
         kind=kind, number_text=number_text, issued_at=moment, title=title, summary=case.summary,
-        legal_bases=[f"Căn cứ {basis.strip()};" for basis in case.terms.legal_basis.split(";") if basis.strip()],
+        legal_bases=legal_basis_lines(case.terms, moment=moment),
         recipient=dossier.organisation.name,
         body=[(label, _format_value(dossier.fields[name])) for name, label in labels.items() if name in dossier.fields],
         closing=closing, signer_title=settings.AGENCY_SIGNER_TITLE, signer_name=_signer_name(case),
@@ -251,18 +279,38 @@ def _content(case: Case, dossier: Dossier, *, kind: str, title: str, number_text
 
 
 def _dossier_of(case: Case) -> Dossier:
-    """The case's dossier; a licensing case opened through the bare case engine gets one for its subject."""
+    """The case's dossier. Every licensing case is received with one (application_receive is the only door)."""
     dossier = Dossier.objects.select_related("organisation").filter(case=case).first()
     if dossier is None:
-        holder = organisation_resolve(organisation={"name": case.subject_name, "address": case.subject_address,
-                                                    "email": case.contact_email, "phone": case.contact_phone})
-        dossier = Dossier.objects.create(case=case, organisation=holder, fields={}, complete=True)
+        raise DossierIncomplete(_("This case has no dossier: no result can be issued for it."),
+                                extra={"missing": ["dossier"]})
     return dossier
+
+
+def result_issue_failed(*, case_id: int, error: Exception) -> bool:
+    """Record on the timeline that the result of an approved case could not be written, so that the officers and
+    the head see it and its way forward (issue again, or take the decision back). Once per distinct error in a
+    row: the automatic retries of the same failure add nothing. Returns True if an event was written."""
+    text = f"{type(error).__name__}: {error}"[:2000]
+    with transaction.atomic():
+        case = case_lock(case_id)
+        if case.state != State.APPROVED:
+            return False
+        last = case.events.filter(kind__in=[CaseEvent.Kind.ISSUE_FAILED, CaseEvent.Kind.TRANSITION]) \
+            .order_by("-at", "-id").first()
+        if last is not None and last.kind == CaseEvent.Kind.ISSUE_FAILED and last.note == text:
+            return False
+        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.ISSUE_FAILED, action="issue", note=text)
+    logger.error("result of case %s could not be issued: %s", case_id, text)
+    return True
 
 
 def result_issue(*, case_id: int) -> IssuedDocument | None:
     """An approved case gets its number (per series, per year, gap-free) and its DOCX, enters the permits
-    registry and becomes issued. A second delivery finds the case issued and changes nothing."""
+    registry and becomes issued. A second delivery finds the case issued and changes nothing.
+
+    The result is dated the moment it is issued (its number, its register entry and the quarter it counts in agree),
+    normally seconds after the head's decision; a result whose first issue failed carries the day it was issued."""
     with transaction.atomic():
         case = case_lock(case_id)
         if case.state != State.APPROVED:
@@ -270,11 +318,13 @@ def result_issue(*, case_id: int) -> IssuedDocument | None:
         dossier = _dossier_of(case)
         spec = PROCEDURES[case.case_type.code]
         series = case.terms.result_unit or "VB"
-        moment = case.decided_at
+        moment = timezone.now()
         year, number, number_text = _number_take(series=series, moment=moment)
         kind = IssuedDocument.Kind.PERMIT if series == "GP" else IssuedDocument.Kind.APPROVAL
         closing = ["Tổ chức được cấp phép có trách nhiệm thực hiện đúng nội dung ghi trong văn bản này và các quy "
                    "định của pháp luật có liên quan.", "Văn bản có hiệu lực kể từ ngày ký."]
+        if case.decided_against_proposal:
+            closing.append(f"Lãnh đạo Sở quyết định khác với đề xuất của chuyên viên thụ lý. Lý do: {case.decision_note}")
         content = _content(case, dossier, kind=kind, title=spec.result_title, number_text=number_text,
                            moment=moment, closing=closing)
         document = _document_store(case, kind=kind, content=content, series=series, year=year, number=number)
@@ -310,21 +360,49 @@ def _print_facility_for(dossier: Dossier) -> PrintFacility:
 
 
 def refusal_letter_issue(*, case_id: int) -> IssuedDocument | None:
-    """The written refusal of a refused case, numbered in the VB series. Idempotent."""
+    """The refusal of a refused case as an official letter (công văn: "Số: 03/STTTT-BCXB", "V/v …", "Kính gửi …",
+    the dossier and its receipt date, the reasons, the right to complain or sue), numbered in the letters' own
+    series, dated the head's decision. Idempotent."""
     with transaction.atomic():
         case = case_lock(case_id)
         if case.state != State.REFUSED or case.documents.filter(kind=IssuedDocument.Kind.REFUSAL).exists():
             return None
         dossier = _dossier_of(case)
-        year, number, number_text = _number_take(series="VB", moment=case.decided_at)
-        content = _content(case, dossier, kind=IssuedDocument.Kind.REFUSAL,
-                           title=PROCEDURES[case.case_type.code].refusal_title, number_text=number_text,
-                           moment=case.decided_at, closing=[f"Lý do từ chối: {case.outcome_reasons}"])
-        document = _document_store(case, kind=IssuedDocument.Kind.REFUSAL, content=content, series="VB", year=year,
-                                   number=number)
+        moment = case.decided_at
+        year, number, number_text = _number_take(series=LETTER_SERIES, moment=moment)
+        content = _refusal_letter(case, dossier, number_text=number_text, moment=moment)
+        document = _document_store(case, kind=IssuedDocument.Kind.REFUSAL, content=content, series=LETTER_SERIES,
+                                   year=year, number=number)
         case.result_number = number_text
         case.save(update_fields=["result_number", "updated_at"])
     return document
+
+
+def _refusal_letter(case: Case, dossier: Dossier, *, number_text: str, moment: datetime) -> OfficialDocument:
+    agency = settings.AGENCY_NAME_TEXT
+    holder = dossier.organisation.name
+    received = timezone.localtime(case.received_at)
+    subject = PROCEDURES[case.case_type.code].refusal_title
+    subject = subject.replace("VĂN BẢN ", "", 1) if subject.startswith("VĂN BẢN ") else subject
+    summary = f" ({case.summary})" if case.summary else ""
+    bases = [line.removeprefix("Căn cứ ").rstrip(";") for line in legal_basis_lines(case.terms, moment=moment)]
+    body = [
+        ("", f"Ngày {received:%d/%m/%Y}, {agency} nhận được hồ sơ đề nghị {case.case_type.name_vi.lower()} của "
+             f"{holder}{summary}, mã hồ sơ {case.reference}."),
+        ("", f"Sau khi xem xét hồ sơ, căn cứ {'; '.join(bases)}, {agency} không chấp thuận hồ sơ nêu trên với lý do "
+             f"như sau: {case.outcome_reasons}"),
+        ("", f"Trường hợp không đồng ý với nội dung trả lời này, {holder} có quyền khiếu nại theo quy định của Luật "
+             "Khiếu nại hoặc khởi kiện vụ án hành chính theo quy định của Luật Tố tụng hành chính."),
+        ("", f"{agency} thông báo để {holder} biết và thực hiện."),
+    ]
+    if case.decided_against_proposal:
+        body.append(("", f"Lãnh đạo Sở quyết định khác với đề xuất của chuyên viên thụ lý. Lý do: {case.decision_note}"))
+    return OfficialDocument(
+        kind=IssuedDocument.Kind.REFUSAL, number_text=number_text, issued_at=moment, title="",
+        summary=f"V/v {subject[:1].upper()}{subject[1:].lower()}", legal_bases=[], recipient=holder, body=body,
+        signer_title=settings.AGENCY_SIGNER_TITLE, signer_name=_signer_name(case),
+        recipients_block=["- Như trên;", "- Lưu: VT, " + settings.LICENSING_DIVISION_CODE + "."],
+    )
 
 
 def apology_letter_issue(*, case_id: int, event_id: int) -> IssuedDocument | None:
@@ -344,7 +422,7 @@ def apology_letter_issue(*, case_id: int, event_id: int) -> IssuedDocument | Non
                   ("Ngày hẹn trả kết quả trước đây", _format_value(event.before.get("due_at") or "")),
                   ("Lý do chậm", event.note),
                   ("Ngày hẹn trả kết quả mới", new_due.strftime("%H giờ %M ngày %d/%m/%Y"))],
-            closing=["Sở Thông tin và Truyền thông xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này."],
+            closing=[f"{settings.AGENCY_NAME_TEXT} xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này."],
             signer_title=settings.AGENCY_SIGNER_TITLE,
             signer_name=(event.actor.get_full_name() or event.actor.username) if event.actor else "",
             recipients_block=[f"- {dossier.organisation.name};", "- Lưu: VT."],
@@ -380,6 +458,15 @@ def _complete_before_grant(case: Case, transition, *, actor, note, **params) -> 
             extra={"missing": dossier.missing})
 
 
+hooks.receives_own_cases("licensing", "/api/v1/licensing/applications/")
+
+
+@hooks.guard("licensing", "propose_grant", "approve")
+def _dossier_before_grant(case: Case, transition, *, actor, note, **params) -> None:
+    if not Dossier.objects.filter(case=case).exists():
+        raise DossierIncomplete(_("This case has no dossier: it cannot be granted."), extra={"missing": ["dossier"]})
+
+
 @hooks.after_transition("licensing", "approve")
 def _after_approve(case: Case, transition, *, actor, note, event) -> None:
     outbox_enqueue("licensing.result_issue", case_id=case.pk)
@@ -389,6 +476,11 @@ def _after_approve(case: Case, transition, *, actor, note, event) -> None:
 def _after_refuse(case: Case, transition, *, actor, note, event) -> None:
     outbox_enqueue("licensing.refusal_letter_issue", case_id=case.pk)
     notification_queue(case, key="decision")
+
+
+@hooks.after_transition("licensing", "retry_issue")
+def _after_retry_issue(case: Case, transition, *, actor, note, event) -> None:
+    outbox_enqueue("licensing.result_issue", case_id=case.pk)
 
 
 @hooks.after_transition("licensing", "request_supplement")

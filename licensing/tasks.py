@@ -12,7 +12,15 @@ from .models import Notification
 
 @shared_task(name="licensing.result_issue", **RETRY)
 def result_issue(case_id: int, outbox_id: int | None = None) -> None:
-    task_run(services.result_issue, case_id, outbox_id)
+    """Issue the result; a failure other than a passing outage is put on the case's timeline for the officers and
+    the head (with their way forward), and the outbox row stays undone, so the recovery sweep tries again."""
+    try:
+        task_run(services.result_issue, case_id, outbox_id)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        services.result_issue_failed(case_id=case_id, error=exc)
+        raise
 
 
 @shared_task(name="licensing.refusal_letter_issue", **RETRY)

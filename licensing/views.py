@@ -187,7 +187,7 @@ def case_detail(request, pk: int):
         "timeline": timeline_rows(case.events.select_related("actor").order_by("at", "id"), case_type_code=code),
         "actions": _action_forms(case, user, draft),
         "late": case.is_overdue,
-        "soon": bool(case.due_at and case.state in CLOCK_RUNNING and now <= case.due_at < soon_until),
+        "soon": bool(case.due_at and case.state in CLOCK_RUNNING and not case.is_overdue and case.due_at < soon_until),
         "paused": case.state == State.SUPPLEMENT_REQUESTED,
         "proposal_label": PROPOSAL_LABELS.get(case.proposal, ""),
         "proposal_event": proposal_event,

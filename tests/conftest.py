@@ -25,6 +25,7 @@ def catalogue_load() -> None:
     """Roles and catalogue, loaded the way migration 0002 loads them (idempotent; triggers untouched)."""
     migration = importlib.import_module("cases.migrations.0002_catalogue_roles_timeline_guard")
     migration.load(apps, SimpleNamespace(connection=SimpleNamespace(vendor="data-only")))
+    importlib.import_module("cases.migrations.0009_legal_bases_2019").load(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -26,8 +26,11 @@ class UserFactory(factory.django.DjangoModelFactory):
 def case_make(*, actor, type_code: str = "printing_licence", received_at=None, path: tuple[str, ...] = (),
               head=None, subject_name: str = "Công ty TNHH In Hoàng Long", **extra):
     """A case received through the service and walked through `path` (actions), as a user would."""
-    case, _ = services.case_create(actor=actor, case_type=CaseType.objects.get(code=type_code),
+    case_type = CaseType.objects.get(code=type_code)
+    case, _ = services.case_create(actor=actor, case_type=case_type,
                                    subject_name=subject_name, received_at=received_at, **extra)
+    if case_type.domain == "licensing":
+        dossier_attach(case, actor=actor)
     for action in path:
         by = head if action in {"approve", "refuse", "return_for_review", "revoke"} and head else actor
         note = "Lý do: hồ sơ chưa đạt yêu cầu." if action in {
@@ -36,3 +39,20 @@ def case_make(*, actor, type_code: str = "printing_licence", received_at=None, p
         case = services.case_transition(case_id=case.pk, actor=by, action=action, note=note)
     case.refresh_from_db()
     return case
+
+
+def dossier_attach(case, *, actor) -> None:
+    """What application_receive gives a licensing case: its procedure's dossier (the realistic one of
+    tests/support_licensing.py) and its required file. Every licensing case has a dossier (nothing is granted
+    without one); tests that need particular fields use the licensing API or application_receive."""
+    from licensing.models import Dossier, Organisation
+
+    from .support_licensing import REQUIRED_FILE, dossier, required_upload
+
+    code = case.case_type.code
+    holder, _ = Organisation.objects.get_or_create(name=case.subject_name, tax_code="",
+                                                   address=case.subject_address or "")
+    Dossier.objects.create(case=case, organisation=holder, fields=dossier(code), complete=None)
+    if REQUIRED_FILE[code] is not None:
+        kind, upload = required_upload(code)
+        services.attachment_add(case_id=case.pk, actor=actor, upload=upload, kind=kind)

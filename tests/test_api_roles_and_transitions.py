@@ -112,6 +112,8 @@ POLICY = {
     ("licensing", "approve"): (HEAD, False),
     ("licensing", "refuse"): (HEAD, True),
     ("licensing", "issue"): (set(), False),
+    ("licensing", "retry_issue"): (OFFICER_OR_HEAD, False),
+    ("licensing", "reopen_decision"): (HEAD, True),
     ("licensing", "withdraw"): (OFFICER_OR_HEAD, True),
     ("licensing", "apologise_late"): (OFFICER_OR_HEAD, True),
     ("licensing", "revoke"): (HEAD, True),

@@ -1,5 +1,6 @@
 from django.db.models import Prefetch
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -9,8 +10,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cases import hooks, services
 from cases import roles as r
-from cases import services
+from cases.errors import ValidationFailed
 from cases.filters import CaseFilter
 from cases.models import Attachment, CaseEvent, CaseType
 from cases.selectors import cases_visible
@@ -67,6 +69,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         serializer = s.CaseCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        if where := hooks.own_door(data["type"].domain):
+            # A licensing case is its procedure's dossier, received with its fields and checks: never a bare case.
+            raise ValidationFailed(
+                _("Cases of this kind are received through %(where)s, with their dossier.") % {"where": where},
+                extra={"errors": {"type": [_("Use %(where)s for this kind of case.") % {"where": where}]}})
         case, created = services.case_create(actor=request.user, case_type=data.pop("type"), **data)
         return self._detail(case, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -131,6 +131,9 @@ def timeline_rows(events, *, case_type_code: str) -> list[TimelineRow]:
             if event.to_state and event.to_state != event.from_state:
                 details.append(_("State: %(from)s → %(to)s") % {
                     "from": state_label(event.from_state), "to": state_label(event.to_state)})
+            if event.after.get("decided_against_proposal"):
+                details.append(_("Decided against the officer's proposal"))
+                css = f"{kind} against-proposal"
         elif kind == CaseEvent.Kind.ASSIGNMENT:
             details.append(_("Assigned to: %(name)s") % {"name": _person(users, event.after.get("assignee"))})
         elif kind == CaseEvent.Kind.ATTACHMENT:
@@ -160,6 +163,9 @@ def timeline_rows(events, *, case_type_code: str) -> list[TimelineRow]:
                 else title
             if event.after.get("number"):
                 details.append(_("Number: %(number)s") % {"number": event.after["number"]})
+        elif kind == CaseEvent.Kind.ISSUE_FAILED:
+            css = f"{kind} error"
+            details.append(_("Tried again automatically; an officer can issue it again now."))
         elif kind == CaseEvent.Kind.NOTIFICATION:
             details.append(str(NOTIFICATION_LABELS.get(event.action, event.action)))
             if event.after.get("to"):

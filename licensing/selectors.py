@@ -1,7 +1,7 @@
 """Reads for the officers' pages: the queue, the approvals waiting, the permits registry."""
 
 from django.db import models
-from django.db.models import F, Prefetch, QuerySet, Value, When
+from django.db.models import F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from cases import roles as r
@@ -49,6 +49,31 @@ def unassigned_open(*, user, now=None) -> QuerySet:
     """Open licensing cases nobody works on yet (the head assigns them)."""
     qs = licensing_cases_visible(user=user).filter(assignee__isnull=True).exclude(state__in=TERMINAL)
     return _queue_order(_with_deadline_flags(qs, now))
+
+
+def received_by(*, user, now=None) -> QuerySet:
+    """Open cases the user received that someone else now works on: the officer at the counter can still find
+    what they took in."""
+    qs = licensing_cases_visible(user=user).filter(created_by=user).exclude(state__in=TERMINAL) \
+        .exclude(assignee=user)
+    return _queue_order(_with_deadline_flags(qs, now))
+
+
+def cases_search(*, user, text: str, now=None) -> QuerySet:
+    """Licensing cases the user may read whose reference, applicant or summary holds `text`, newest first."""
+    text = text.strip()
+    qs = licensing_cases_visible(user=user).filter(
+        Q(reference__icontains=text) | Q(subject_name__icontains=text) | Q(summary__icontains=text))
+    return _with_deadline_flags(qs, now).order_by("-received_at", "-id")
+
+
+def results_not_issued(*, user) -> QuerySet:
+    """Granted cases whose result is not written yet, oldest decision first, with their latest failure (if any)
+    as `issue_failures`: normally empty within seconds of the decision; what stays here needs a person."""
+    failures = CaseEvent.objects.filter(kind=CaseEvent.Kind.ISSUE_FAILED).order_by("-at", "-id")
+    return licensing_cases_visible(user=user).filter(state=State.APPROVED) \
+        .prefetch_related(Prefetch("events", queryset=failures, to_attr="issue_failures")) \
+        .order_by("decided_at", "id")
 
 
 def approvals_pending(*, user, now=None) -> QuerySet:

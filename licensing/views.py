@@ -21,9 +21,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases import roles as r
 from cases.errors import DomainError, ValidationFailed
-from cases.models import CaseType
+from cases.models import CaseEvent, CaseType
 from cases.selectors import case_domain_roles_may_work
-from cases.services import attachment_add, case_assign, case_note_add, case_transition
+from cases.services import (
+    attachment_add,
+    case_assign,
+    case_note_add,
+    case_transition,
+    decision_against_proposal,
+)
 from cases.workflow import CLOCK_RUNNING, TERMINAL, State, transition_get, transitions_available
 
 from . import selectors
@@ -44,6 +50,7 @@ from .services import application_receive
 QUEUE_PAGE_SIZE = 50
 PERMITS_PAGE_SIZE = 25
 UNASSIGNED_SHOWN = 50
+SEARCH_SHOWN = 50
 ACTION_ORDER = ("start_review", "receive_supplement", "propose_grant", "approve", "request_supplement",
                 "propose_refusal", "refuse", "return_for_review", "apologise_late", "withdraw", "revoke")
 
@@ -117,10 +124,12 @@ def _action_forms(case, user, draft: dict, only: tuple[str, ...] | None = None) 
     forms = []
     for transition in available:
         mine = draft.get("action") == transition.action
+        against = decision_against_proposal(case, transition)
         forms.append({
             "action": transition.action,
-            "label": transition.label,
-            "requires_note": transition.requires_note,
+            "label": _decision_label(case, transition, against),
+            "requires_note": transition.requires_note or against,
+            "against": against,
             "needs_date": transition.action == "apologise_late",
             "note": draft.get("note", "") if mine else "",
             "new_due_at": draft.get("new_due_at", "") if mine else "",
@@ -129,6 +138,17 @@ def _action_forms(case, user, draft: dict, only: tuple[str, ...] | None = None) 
                       "revoke": "danger", "propose_refusal": "danger"}.get(transition.action, ""),
         })
     return forms
+
+
+def _decision_label(case, transition, against: bool) -> str:
+    """The head's buttons say what they decide: "Grant the licence" (or the written approval, for a procedure whose
+    result is one), "Agree to refuse", and mark a decision against the officer's proposal."""
+    if transition.action == "approve":
+        label = _("Grant the licence") if case.terms.result_unit == "GP" else _("Grant the written approval")
+        return _("%(label)s (against the proposal)") % {"label": label} if against else label
+    if transition.action == "refuse" and against:
+        return _("Refuse (against the proposal)")
+    return str(transition.label)
 
 
 # --- My queue ----------------------------------------------------------------------------------------------
@@ -141,6 +161,11 @@ def queue(request):
     now = timezone.now()
     page = Paginator(selectors.queue_for(user=user, now=now), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "cases": page.object_list, "now": now, "due_soon_hours": settings.DUE_SOON_HOURS}
+    text = (request.GET.get("q") or "").strip()[:100]
+    if text:
+        context.update(q=text, found=list(selectors.cases_search(user=user, text=text, now=now)[:SEARCH_SHOWN]))
+    received = selectors.received_by(user=user, now=now)
+    context.update(received=list(received[:UNASSIGNED_SHOWN]), received_count=received.count())
     if r.user_roles(user) & r.ASSIGN_ROLES["licensing"]:
         unassigned = selectors.unassigned_open(user=user, now=now)
         context.update(unassigned=list(unassigned[:UNASSIGNED_SHOWN]), unassigned_count=unassigned.count(),
@@ -196,6 +221,8 @@ def case_detail(request, pk: int):
         "note_form": NoteForm() if may_work else None,
         "assign_form": AssignForm(initial={"assignee": case.assignee_id}) if may_assign else None,
         "issuing": case.state == State.APPROVED,
+        "issue_failure": case.events.filter(kind=CaseEvent.Kind.ISSUE_FAILED).order_by("-at", "-id").first()
+        if case.state == State.APPROVED else None,
     }
     return render(request, "licensing/case_detail.html", context)
 
@@ -374,7 +401,12 @@ def approvals(request):
             "actions": _action_forms(case, request.user, _draft_pop(request, case.pk),
                                      only=("approve", "refuse", "return_for_review")),
         })
-    return render(request, "licensing/approvals.html", {"entries": entries, "now": now})
+    not_issued = []
+    for case in selectors.results_not_issued(user=request.user):
+        not_issued.append({"case": case, "failure": case.issue_failures[0] if case.issue_failures else None,
+                           "actions": _action_forms(case, request.user, _draft_pop(request, case.pk),
+                                                    only=("retry_issue", "reopen_decision"))})
+    return render(request, "licensing/approvals.html", {"entries": entries, "now": now, "not_issued": not_issued})
 
 
 # --- The permits registry -------------------------------------------------------------------------------------

@@ -41,14 +41,63 @@ class QuarterCell(models.Model):
         return f"{self.year}-Q{self.quarter} {self.case_type_id} {self.metric}={self.value}"
 
 
+class ClosedQuarterQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The figures of a closed quarter are never changed.")
+
+    def delete(self):
+        raise PermissionError("The figures of a closed quarter are never deleted.")
+
+
+class ClosedQuarter(models.Model):
+    """The figures of an ended quarter, frozen when it ended (the quarter's rollover, or the nightly check's
+    catch-up): a rebuild from the cases as they stood at the quarter's end. Written once, never changed; the check
+    compares it with a fresh rebuild, and a difference is drift to be explained, not repaired."""
+
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField()
+    # {"<case type id>:<metric>": value}, the non-zero cells of the licensing case types
+    cells = models.JSONField(default=dict)
+    frozen_at = models.DateTimeField()
+
+    objects = ClosedQuarterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["year", "quarter"]
+        verbose_name = _("closed quarter")
+        verbose_name_plural = _("closed quarters")
+        constraints = [models.UniqueConstraint(fields=["year", "quarter"], name="closed_quarter_once")]
+
+    def __str__(self) -> str:
+        return f"{self.year}-Q{self.quarter} frozen at {self.frozen_at}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The figures of a closed quarter are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The figures of a closed quarter are never deleted.")
+
+
 class ReportCheck(models.Model):
-    """A comparison of the kept figures with a rebuild from the cases (beat job)."""
+    """A comparison of the kept figures with a rebuild from the cases (beat job, `manage.py figures_check`).
+
+    mismatches: kept cell ≠ rebuilt cell, [{"case_type", "code", "cell", "quarter", "metric", "kept", "rebuilt"}];
+    `repaired` when the kept cells and contributions were rebuilt from the cases.
+    drift: in a closed quarter, frozen cell ≠ rebuilt cell, [{... "frozen", "rebuilt", "kept"}]; never repaired.
+    contribution_mismatches: cases whose kept contribution differs from their rebuilt cells in the quarters checked
+    (the first 100; `contributions_mismatched` counts them all)."""
 
     checked_at = models.DateTimeField(auto_now_add=True)
     quarters = models.JSONField(default=list)
     cells_compared = models.PositiveIntegerField(default=0)
     mismatches = models.JSONField(default=list)
     repaired = models.BooleanField(default=False)
+    closed_quarters_compared = models.JSONField(default=list)
+    drift = models.JSONField(default=list)
+    contributions_mismatched = models.PositiveIntegerField(default=0)
+    contribution_mismatches = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-checked_at"]
@@ -56,7 +105,7 @@ class ReportCheck(models.Model):
         verbose_name_plural = _("report checks")
 
     def __str__(self) -> str:
-        return f"{self.checked_at}: {len(self.mismatches)} mismatches"
+        return f"{self.checked_at}: {len(self.mismatches)} mismatches, {len(self.drift)} drifted"
 
 
 class ExportJob(models.Model):

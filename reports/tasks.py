@@ -25,17 +25,25 @@ def case_refresh_batch(kwargs_list: list[dict]) -> None:
 
 @shared_task(name="reports.quarter_rollover")
 def quarter_rollover() -> int:
-    """At a new quarter, open cases are carried over into it: a refresh row per case through the outbox, run in
-    batches by the workers."""
+    """At a new quarter (00:05 on its first day), open cases are carried over into it: a refresh row per case
+    through the outbox, run in batches by the workers. The quarter that ended is frozen: its figures rebuilt from
+    the cases as they stood at its end (whatever the refreshes still queued), kept as they are from now on. Returns
+    the refresh rows written."""
     ids = list(Case.objects.filter(case_type__domain__in=services.REPORTED_DOMAINS).exclude(state__in=TERMINAL)
                .values_list("pk", flat=True))
     with transaction.atomic():
-        return outbox_enqueue_many("reports.case_refresh", [{"case_id": case_id} for case_id in ids])
+        queued = outbox_enqueue_many("reports.case_refresh", [{"case_id": case_id} for case_id in ids])
+    services.quarters_freeze()
+    return queued
 
 
 @shared_task(name="reports.check")
 def check() -> int:
-    return len(services.figures_check().mismatches)
+    """Nightly: freeze any ended quarter the rollover missed, then compare kept, rebuilt and frozen figures (kept
+    mismatches are repaired; drift of a closed quarter is only reported). Returns the problems found."""
+    services.quarters_freeze()
+    result = services.figures_check()
+    return len(result.mismatches) + result.contributions_mismatched + len(result.drift)
 
 
 @shared_task(name="reports.export_run", **RETRY)

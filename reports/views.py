@@ -10,6 +10,7 @@ from cases import roles as r
 
 from .exports import INSPECTION_COLUMNS, PROCESSING_COLUMNS
 from .quarters import Quarter
+from .services import quarters_with_activity
 from .tables import INSPECTION_METRICS, inspection_cells, quarterly_report
 
 INSPECTION_LABELS = dict(INSPECTION_COLUMNS)
@@ -42,21 +43,19 @@ def quarterly(request):
     if not (r.user_roles(request.user) & READERS):
         raise PermissionDenied
     current = Quarter.current()
+    # Offered: every quarter in which something happened, and the current one; shown first: the latest quarter
+    # that has ended and has data (the previous quarter when none has).
+    with_data = quarters_with_activity()
+    default = max((q for q in with_data if q < current), default=current.previous())
     error = ""
     try:
-        quarter = Quarter.parse(request.GET.get("quarter") or str(current.previous()))
+        quarter = Quarter.parse(request.GET.get("quarter") or str(default))
     except ValueError:
-        quarter, error = current.previous(), _("The quarter must look like 2019-Q4.")
+        quarter, error = default, _("The quarter must look like 2019-Q4.")
     quarters = [quarter.previous().previous().previous(), quarter.previous().previous(), quarter.previous(), quarter]
     reports = [quarterly_report(q) for q in quarters]
     report = reports[-1]
-    choices = []
-    q = current
-    for _i in range(12):
-        choices.append(q)
-        q = q.previous()
-    if quarter not in choices:
-        choices.append(quarter)
+    choices = sorted({*with_data, current, quarter}, reverse=True)
     columns = PROCESSING_COLUMNS[2:]
     processing_rows = [
         {"tt": row["tt"], "name": row["name"],

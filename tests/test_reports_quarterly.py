@@ -28,7 +28,8 @@ def at(year, month, day, hour=9, minute=0):
 
 
 def decide(case, *, officer, head, moment, action="approve"):
-    """Take a received case to a decision at `moment` (local), through the services."""
+    """Take a received case to a decision at `moment` (local), through the services; a grant's result is issued
+    at that moment too (the worker's issue task, run here), since a grant counts once its document exists."""
     with time_machine.travel(moment - timedelta(hours=3), tick=False):
         case_services.case_transition(case_id=case.pk, actor=officer, action="start_review")
         proposal = "propose_refusal" if action == "refuse" else "propose_grant"
@@ -37,6 +38,8 @@ def decide(case, *, officer, head, moment, action="approve"):
     with time_machine.travel(moment, tick=False):
         case_services.case_transition(case_id=case.pk, actor=head, action=action,
                                       note="Không đủ điều kiện." if action == "refuse" else "")
+        if action == "approve":
+            licensing_services.result_issue(case_id=case.pk)
 
 
 def refresh_all(cases):

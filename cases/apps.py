@@ -7,4 +7,6 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        from . import security, tasks  # noqa: F401  registers the sign-in failure receiver and the Celery tasks
+        from . import security, tasks, text  # noqa: F401  registers the sign-in failure receiver and the Celery tasks
+
+        text.doors_install()  # text is stored clean through every door: API fields, forms, models (cases/text.py)

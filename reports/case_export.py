@@ -1,4 +1,6 @@
-"""Export every field of the cases of a period, streamed row by row (bounded memory at any size)."""
+"""Export every field of the cases of a period, streamed row by row (bounded memory at any size).
+
+Every text is cleaned and written as text, never as a formula (reports.exports.csv_value and xlsx_value)."""
 
 import csv
 import os
@@ -10,6 +12,7 @@ from django.utils import timezone
 
 from cases.models import Case
 
+from .exports import csv_value, xlsx_value
 from .models import ExportJob
 
 COLUMNS = [
@@ -73,7 +76,7 @@ def _write_csv(job: ExportJob, path: str) -> int:
         writer = csv.writer(out)
         writer.writerow([label for _name, label in COLUMNS])
         for row in _rows(job):
-            writer.writerow(row)
+            writer.writerow([csv_value(value) for value in row])
             done += 1
             _progress(job, done)
     return done
@@ -94,7 +97,7 @@ def _write_xlsx(job: ExportJob, path: str) -> int:
     sheet.append(header)
     done = 0
     for row in _rows(job):
-        sheet.append(row)
+        sheet.append([xlsx_value(sheet, value) for value in row])
         done += 1
         _progress(job, done)
     workbook.save(path)

@@ -133,6 +133,9 @@ AGENCY_PARENT = os.environ.get("AGENCY_PARENT", "UBND TỈNH THÁI BÌNH")
 AGENCY_CODE = os.environ.get("AGENCY_CODE", "STTTT")
 AGENCY_PROVINCE = os.environ.get("AGENCY_PROVINCE", "Thái Bình")
 AGENCY_SIGNER_TITLE = os.environ.get("AGENCY_SIGNER_TITLE", "GIÁM ĐỐC")
+# The quarterly report's "Nơi nhận:" before "- Lưu: VT.", separated by ";" (reports/exports.py).
+REPORT_RECIPIENTS = [name.strip() for name in os.environ.get(
+    "REPORT_RECIPIENTS", "Lãnh đạo Sở;Trưởng các đơn vị thuộc Sở").split(";") if name.strip()]
 
 # --- Case engine ---
 # A day-based limit ends at the close of office on its last day.
@@ -152,6 +155,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's parsers, with every string of a body cleaned of control characters and put in NFC (cases/text.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "cases.api.parsers.CleanJSONParser",
+        "cases.api.parsers.CleanFormParser",
+        "cases.api.parsers.CleanMultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "cases.api.filter_backend.CheckedFilterBackend",  # django-filter, with dates checked (400, not 500)
         "rest_framework.filters.OrderingFilter",

@@ -17,7 +17,7 @@ from licensing import tasks as licensing_tasks
 from licensing.models import IssuedDocument, Permit
 from worker.models import OutboxMessage
 
-from .support_licensing import HCM, application_body, docx_lines, required_upload
+from .support_licensing import HCM, application_body, docx_lines, dossier, required_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 APPLICATIONS = "/api/v1/licensing/applications/"
@@ -242,7 +242,8 @@ def test_a_day_filter_includes_its_day(api, officer, head):
 
 def test_legal_bases_are_full_citations_never_split_inside_one(api, officer, head):
     with time_machine.travel(at(2026, 12, 1, 8, 0), tick=False):
-        case = receive(api, officer, procedure="press_conference", fields=None)
+        case = receive(api, officer, procedure="press_conference",
+                       fields=dossier("press_conference", event_at="2026-12-05T09:00:00+07:00"))
         act(api, officer, case, "propose_grant")
         act(api, head, case, "approve")
         lines = document_text(licensing_services.result_issue(case_id=case.pk))

@@ -29,7 +29,7 @@ def main() -> None:
     from django.utils import timezone
 
     import worker.outbox
-    from licensing.demo_year import _fields
+    from demo.year import _fields
     from licensing.procedures import PROCEDURES
     from licensing.services import application_receive
 

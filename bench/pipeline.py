@@ -68,7 +68,7 @@ def main() -> None:
     from django.utils import timezone
 
     from cases.models import Case
-    from licensing.demo_year import _fields
+    from demo.year import _fields
     from licensing.procedures import PROCEDURES
     from licensing.services import application_receive
     from worker.celery import app

@@ -5,16 +5,15 @@ back: prepaid SIM checks at Viettel, VNPT and Mobifone; Internet agents in Đồ
 import io
 import uuid
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from . import services
-from .models import Campaign, Establishment
+from inspections import services
+from inspections.models import Campaign, Establishment
 
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+from .clock import HCM, at
+
 NOT_FOR_PHOTOCOPY = {"licence", "equipment_declared", "register_book", "order_documents", "manager_training"}
 
 
@@ -22,10 +21,6 @@ def _photo(n: int) -> SimpleUploadedFile:
     buffer = io.BytesIO()
     Image.new("RGB", (320, 240), ((n * 37) % 255, 90, 140)).save(buffer, "JPEG")
     return SimpleUploadedFile(f"anh-{n}.jpg", buffer.getvalue(), "image/jpeg")
-
-
-def _at(moment: datetime):
-    return time_machine.travel(moment, tick=False)
 
 
 class DemoCampaigns:
@@ -41,7 +36,7 @@ class DemoCampaigns:
                  reminders: dict[int, tuple[str, str]] = None, violation: tuple[int, str, str] | None = None) -> Campaign:
         reminders = reminders or {}
         first = datetime(start.year, start.month, start.day, 8, 0, tzinfo=HCM)
-        with _at(first - timedelta(days=7)):
+        with at(first - timedelta(days=7)):
             campaign, _ = services.campaign_plan(
                 actor=self.lead, case_type=code, title=title, legal_basis=basis, period_start=start,
                 period_end=start + timedelta(days=4), lead=self.lead, members=self.inspectors,
@@ -49,7 +44,7 @@ class DemoCampaigns:
                 targets=[services.TargetPlan(establishment=e, inspectors=(self.inspectors[i % len(self.inspectors)],),
                                              planned_on=start) for i, e in enumerate(establishments)])
             services.campaign_transition(actor=self.lead, campaign_id=campaign.pk, action="announce")
-        with _at(first):
+        with at(first):
             services.campaign_transition(actor=self.lead, campaign_id=campaign.pk, action="start_fieldwork")
         items = list(campaign.checklist.items.order_by("order"))
         for index, target in enumerate(campaign.targets.select_related("establishment").order_by("pk")):
@@ -58,7 +53,7 @@ class DemoCampaigns:
             wrong = dict([reminders[index]]) if index in reminders else {}
             if violation and violation[0] == index:
                 wrong = {violation[1]: violation[2]}
-            with _at(visit):
+            with at(visit):
                 for item in items:
                     if target.establishment.kind == Establishment.Kind.PHOTOCOPY_SHOP and item.code in NOT_FOR_PHOTOCOPY:
                         result, note = "not_applicable", ""
@@ -87,15 +82,15 @@ class DemoCampaigns:
         if violation:
             target = campaign.targets.order_by("pk")[violation[0]]
             record = target.violation
-            with _at(first + timedelta(days=3)):
+            with at(first + timedelta(days=3)):
                 services.sanction_decide(actor=self.head, sanction_id=record.sanction.pk, fine_vnd=7_500_000,
                                          remedial_measures="Buộc tiêu hủy ấn phẩm in trái phép.")
                 follow_up = services.follow_up_record(actor=self.lead, violation_id=record.pk,
                                                       correction_due_on=start + timedelta(days=20))
-            with _at(first + timedelta(days=15)):
+            with at(first + timedelta(days=15)):
                 services.follow_up_done(actor=self.lead, follow_up_id=follow_up.pk,
                                         done_note="Cơ sở đã tiêu hủy ấn phẩm và hoàn thiện thủ tục.")
-        with _at(first + timedelta(days=16)):
+        with at(first + timedelta(days=16)):
             services.campaign_transition(actor=self.lead, campaign_id=campaign.pk, action="close_findings")
             services.campaign_conclude(actor=self.lead, campaign_id=campaign.pk,
                                        conclusion="Các cơ sở cơ bản chấp hành quy định; đã nhắc nhở, xử lý vi phạm.")

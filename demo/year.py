@@ -1,24 +1,26 @@
 """A believable department year (Q3/2019 to Q1/2020) made through the services with the clock set back.
 
 Its Q4/2019 procedure results equal the seed report's table I.5: 01, 09, 02, 02, 19, 02.
+
+Every dossier's steps are planned first (receipt, then its path of actions), then all steps of all dossiers are
+taken in the order of their moments, each with the clock at its moment. The tasks a step causes (intake, the
+result's issue with its number, letters, emails) run in process under that same clock (`load_demo` runs them
+in process), so references follow receipt dates and, within each series and year, a result issued later has a
+higher number, as in a real register.
 """
 
 import random
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
-import time_machine
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases import services as case_services
 from cases.deadlines import WorkCalendar, due_at_compute
-from cases.models import CaseType
+from cases.models import Case, CaseType
+from licensing import services
+from licensing.procedures import PROCEDURES
 
-from . import services
-from .procedures import PROCEDURES
-
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n%%EOF\n"
+from .clock import HCM, at
+from .files import demo_pdf
 
 # Granted results by quarter of decision, in catalogue order (Q4/2019 = the seed's table I.5).
 GRANTED = {
@@ -76,13 +78,34 @@ def _fields(code: str, n: int, received: datetime, rng: random.Random) -> tuple[
                     "origin": rng.choice(["Pháp", "Hoa Kỳ", "Nhật Bản"])}]}
 
 
-def _at(moment: datetime):
-    return time_machine.travel(moment, tick=False)
-
-
 def _working_moment(calendar: WorkCalendar, day: datetime, rng: random.Random) -> datetime:
     local = calendar.next_working_day(day.date())
     return datetime(local.year, local.month, local.day, rng.randint(8, 16), rng.choice([0, 15, 30, 45]), tzinfo=HCM)
+
+
+NOTES = {"request_supplement": "Đề nghị bổ sung bản sao quyết định thành lập và mẫu trình bày.",
+         "propose_refusal": "Nội dung không phù hợp tôn chỉ, mục đích hoạt động của đơn vị.",
+         "refuse": "Nội dung không phù hợp tôn chỉ, mục đích hoạt động của đơn vị.",
+         "withdraw": "Đơn vị có văn bản xin rút hồ sơ.",
+         "apologise_late": "Hồ sơ cần xin ý kiến cơ quan chuyên môn."}
+HEAD_ACTIONS = ("approve", "refuse", "return_for_review")
+
+
+@dataclass
+class PlannedDossier:
+    """One planned dossier: received at `received`, then the `path` of (action, moment)."""
+
+    code: str
+    officer: object
+    organisation: dict
+    fields: dict
+    received: datetime
+    path: list[tuple[str, datetime]]
+    number: int
+    case: Case | None = field(default=None, repr=False)
+
+    def moments(self) -> list[datetime]:
+        return [self.received, *(moment for _action, moment in self.path)]
 
 
 class DemoYear:
@@ -91,34 +114,21 @@ class DemoYear:
         self.rng = random.Random(2019)
         self.calendar = WorkCalendar()
         self.count = 0
+        self.planned: list[PlannedDossier] = []
 
-    def case(self, code: str, *, received: datetime, path: list[tuple[str, datetime]]):
-        """Receive one dossier at `received` and take the `path` of (action, moment) through the services."""
+    def case(self, code: str, *, received: datetime, path: list[tuple[str, datetime]]) -> PlannedDossier:
+        """Plan one dossier received at `received` that then takes the `path` of (action, moment)."""
         self.count += 1
         organisation, fields = _fields(code, self.count, received, self.rng)
-        officer = self.officers[self.count % len(self.officers)]
-        with _at(received):
-            case, _created = services.application_receive(actor=officer, procedure=code, fields=fields,
-                                                          organisation=organisation)
-            for kind, _label in PROCEDURES[code].required_files:
-                upload = SimpleUploadedFile(f"{kind}.pdf", PDF + f"{self.count}-{kind}".encode(), "application/pdf")
-                case_services.attachment_add(case_id=case.pk, actor=officer, upload=upload, kind=kind)
-        for action, moment in path:
-            actor = self.head if action in ("approve", "refuse", "return_for_review") else officer
-            note = {"request_supplement": "Đề nghị bổ sung bản sao quyết định thành lập và mẫu trình bày.",
-                    "propose_refusal": "Nội dung không phù hợp tôn chỉ, mục đích hoạt động của đơn vị.",
-                    "refuse": "Nội dung không phù hợp tôn chỉ, mục đích hoạt động của đơn vị.",
-                    "withdraw": "Đơn vị có văn bản xin rút hồ sơ.",
-                    "apologise_late": "Hồ sơ cần xin ý kiến cơ quan chuyên môn."}.get(action, "")
-            with _at(moment):
-                extra = {}
-                if action == "apologise_late":
-                    case.refresh_from_db()
-                    extra = {"new_due_at": max(moment, case.due_at) + timedelta(days=3)}
-                case_services.case_transition(case_id=case.pk, actor=actor, action=action, note=note, **extra)
-        return case
+        dossier = PlannedDossier(code=code, officer=self.officers[self.count % len(self.officers)],
+                          organisation=organisation, fields=fields, received=received, path=path, number=self.count)
+        moments = dossier.moments()
+        if moments != sorted(moments):
+            raise ValueError(f"the steps of dossier {self.count} ({code}) are not in time order: {moments}")
+        self.planned.append(dossier)
+        return dossier
 
-    def granted(self, code: str, decided: datetime, *, late: bool = False, pause: bool = False):
+    def granted(self, code: str, decided: datetime, *, late: bool = False, pause: bool = False) -> PlannedDossier:
         """A dossier granted at `decided`; late ones get an apology letter, paused ones a supplement request."""
         if code == "press_conference":
             received, late, pause = decided - timedelta(hours=4), False, False
@@ -139,7 +149,7 @@ class DemoYear:
         path += [("propose_grant", decided - timedelta(hours=2)), ("approve", decided)]
         return self.case(code, received=received, path=path)
 
-    def build(self) -> int:
+    def plan(self) -> None:
         rng = self.rng
         for (year, number), plan in GRANTED.items():
             first_month = 3 * number - 2
@@ -165,4 +175,31 @@ class DemoYear:
         for code in ("bulletin", "noncommercial_publication"):
             received = datetime(2019, 12, 26, 10, 0, tzinfo=HCM)
             self.case(code, received=received, path=[("start_review", received + timedelta(hours=1))])
+
+    def build(self) -> int:
+        """Plan the year, then take every step of every dossier in the order of its moment."""
+        self.plan()
+        steps = sorted((moment, index, step) for index, dossier in enumerate(self.planned)
+                       for step, moment in enumerate(dossier.moments()))
+        for moment, index, step in steps:
+            with at(moment):
+                self._take(self.planned[index], step, moment)
         return self.count
+
+    def _take(self, dossier: PlannedDossier, step: int, moment: datetime) -> None:
+        officer = dossier.officer
+        if step == 0:
+            dossier.case, _created = services.application_receive(
+                actor=officer, procedure=dossier.code, fields=dossier.fields, organisation=dossier.organisation)
+            for kind, _label in PROCEDURES[dossier.code].required_files:
+                upload = demo_pdf(f"{kind}.pdf", f"{dossier.number}-{kind}")
+                case_services.attachment_add(case_id=dossier.case.pk, actor=officer, upload=upload, kind=kind)
+            return
+        action, _moment = dossier.path[step - 1]
+        case = dossier.case
+        extra = {}
+        if action == "apologise_late":
+            case.refresh_from_db()
+            extra = {"new_due_at": max(moment, case.due_at) + timedelta(days=3)}
+        case_services.case_transition(case_id=case.pk, actor=self.head if action in HEAD_ACTIONS else officer,
+                                      action=action, note=NOTES.get(action, ""), **extra)

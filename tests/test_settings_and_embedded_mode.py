@@ -78,7 +78,9 @@ def test_embedded_mode_serves_api_and_docs_with_demo_data(tmp_path):
     assert manage("migrate", "--noinput", env=env).returncode == 0
     demo = manage("load_demo", env=env, timeout=600)
     assert demo.returncode == 0, demo.stderr
-    tokens = dict(re.findall(r"^\s+(\w+)\s.*API token: (\w+)$", demo.stdout, flags=re.M))
+    # An aligned table, one line per account: user name, role, password, API token (and a few lines of progress).
+    tokens = dict(re.findall(r"^\s+(\w+)\s.*\sdemo-sttt-2026\s+([0-9a-f]{40})$", demo.stdout, flags=re.M))
+    assert len((demo.stdout + demo.stderr).splitlines()) <= 15, demo.stdout + demo.stderr
     # The demo year's Q4/2019 procedure results are the seed report's table I.5, row for row.
     report = manage("quarterly_report", "--quarter", "2019-Q4", "--format", "csv", env=env)
     assert report.returncode == 0, report.stderr

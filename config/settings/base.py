@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "licensing",
     "inspections",
     "reports",
+    "demo",  # the demo department (`manage.py load_demo`, run by `make run`)
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ from worker.outbox import outbox_enqueue
 
 from . import hooks
 from . import roles as r
-from .attachments import upload_inspect, upload_name_clean
+from .attachments import name_for_type, upload_inspect
 from .deadlines import clock_used_compute, due_at_compute, due_at_remaining
 from .errors import Conflict, InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from .models import Attachment, Case, CaseEvent, CaseType, Sequence, state_write_allowed
@@ -424,7 +424,8 @@ def attachment_add(*, case_id: int, actor, upload, description: str = "", kind: 
         raise NotFound(_("Case not found."))
     if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
         raise NotAllowed(_("Your role cannot add files to this case."))
-    content_type, extension = upload_inspect(upload)
+    stored = upload_inspect(upload)  # checked (and images re-encoded) before anything is written
+    content_type, extension = stored.content_type, stored.extension
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -443,11 +444,11 @@ def attachment_add(*, case_id: int, actor, upload, description: str = "", kind: 
             return existing, False
         attachment = Attachment(
             uuid=uuid or uuid_lib.uuid4(), case=case,
-            original_name=upload_name_clean(upload.name) or f"file{extension}",
-            content_type=content_type, extension=extension, size=upload.size, sha256=sha256,
+            original_name=name_for_type(upload.name, extension) or f"file{extension}",
+            content_type=content_type, extension=extension, size=stored.file.size, sha256=sha256,
             description=description, kind=kind, uploaded_by=actor,
         )
-        attachment.file.save(f"upload{extension}", upload, save=False)
+        attachment.file.save(f"upload{extension}", stored.file, save=False)
         try:  # if the row cannot be stored, the file must not stay behind
             attachment.save()
             _event(case, actor=actor, kind=CaseEvent.Kind.ATTACHMENT,

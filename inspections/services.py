@@ -66,8 +66,8 @@ from .models import (
     Target,
     ViolationRecord,
 )
-from .photos import photo_prepare, thumbnail_make
-from .selectors import LEAD_ROLES, findings_current, on_team, team_ids
+from .photos import photo_digest, photo_prepare, thumbnail_make
+from .selectors import LEAD_ROLES, findings_current, findings_visible, on_team, photos_visible, team_ids
 
 DECISION_SERIES = "QĐ"  # the decision to inspect: "12/QĐ-STTTT"
 VIOLATION_SERIES = "BB-VPHC"
@@ -493,10 +493,16 @@ def _fingerprint(content: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _finding_same(stored: Finding, content: dict, fingerprint: str) -> Finding:
-    if stored.fingerprint != fingerprint:
+def _finding_same(stored: Finding, content: dict, fingerprint: str, actor) -> Finding:
+    """The stored finding when the content is the same, else FindingConflict. The conflict shows the stored
+    finding (its note, position, inspector) only to someone who may read it; anyone else learns only that the id
+    is taken."""
+    if stored.fingerprint == fingerprint:
+        return stored
+    if findings_visible(user=actor).filter(pk=stored.pk).exists():
         raise FindingConflict(extra={"stored": finding_content_stored(stored), "sent": content})
-    return stored
+    raise FindingConflict(_("This id is already taken by a finding you may not see: record it under a new id."),
+                          extra={"sent": content})
 
 
 def _finding_from(content: dict, *, target, item, device_time: datetime, actor) -> Finding:
@@ -533,7 +539,7 @@ def finding_submit(
     fingerprint = _fingerprint(content)
     stored = _by_pk(Finding, uuid)
     if stored is not None:
-        return _finding_same(stored, content, fingerprint), False
+        return _finding_same(stored, content, fingerprint, actor), False
     target = _by_pk(Target.objects.select_related("campaign"), target_id)
     if target is None:
         _invalid("target", _("Unknown target."))
@@ -555,7 +561,7 @@ def finding_submit(
             stored = _by_pk(Finding, uuid)
             if stored is None:
                 raise
-            return _finding_same(stored, content, fingerprint), False
+            return _finding_same(stored, content, fingerprint, actor), False
         # The visit is the earliest finding's time.
         Target.objects.filter(Q(visited_at__isnull=True) | Q(visited_at__gt=device_time), pk=target.pk).update(
             visited_at=device_time)
@@ -652,31 +658,47 @@ def _findings_fresh(*, actor, items: list[dict]) -> dict[int, Finding]:
 
 
 def _photo_same(stored: Photo, *, finding_id, sha256: str, actor) -> Photo:
-    if (str(stored.finding_id), stored.sha256, stored.uploaded_by_id) != (str(finding_id), sha256, actor.pk):
-        raise PhotoConflict(extra={
-            "stored": {"uuid": str(stored.pk), "finding": str(stored.finding_id), "sha256": stored.sha256,
-                       "uploaded_by": stored.uploaded_by_id},
-            "sent": {"uuid": str(stored.pk), "finding": str(finding_id), "sha256": sha256, "uploaded_by": actor.pk},
-        })
-    return stored
+    """The stored photo when this is the same upload again (same finding, content and sender), else PhotoConflict.
+    The conflict shows the stored photo's details only to someone who may read that photo."""
+    if (str(stored.finding_id), stored.sha256, stored.uploaded_by_id) == (str(finding_id), sha256, actor.pk):
+        return stored
+    sent = {"uuid": str(stored.pk), "finding": str(finding_id), "sha256": sha256, "uploaded_by": actor.pk}
+    if photos_visible(user=actor).filter(pk=stored.pk).exists():
+        raise PhotoConflict(extra={"stored": {"uuid": str(stored.pk), "finding": str(stored.finding_id),
+                                              "sha256": stored.sha256, "uploaded_by": stored.uploaded_by_id},
+                                   "sent": sent})
+    raise PhotoConflict(_("This id is already taken by a photo you may not see: send the photo under a new id."),
+                        extra={"sent": sent})
+
+
+def _photo_writer_check(case: Case, actor) -> None:
+    """Only the campaign's team adds photos, while the campaign is in the field or its findings are closed."""
+    if not on_team(case, actor):
+        raise NotOnTeam()
+    _require_state(case, PHOTO_STATES)
 
 
 def photo_add(*, actor, uuid: uuid_lib.UUID, finding_id: uuid_lib.UUID, upload) -> tuple[Photo, bool]:
     """Store a photo of a finding under the tablet's id: checked, re-encoded as JPEG without EXIF. The same id
     again returns the stored photo; the same content for the same finding is stored once. A task makes the
-    thumbnail after commit."""
-    checked = photo_prepare(upload)  # the CPU work happens before any lock is taken
-    stored = Photo.objects.filter(pk=uuid).first()
+    thumbnail after commit.
+
+    Who may add it is settled before the file is opened, so that a file sent where it may not go costs a few
+    queries and never a decoding: a used id is answered from the stored photo (the bytes sent are hashed, not
+    decoded); a finding not received is 409; someone off the campaign's team is 403; a campaign past its field
+    work is 409. Only then is the image checked (its pixels counted from its header) and decoded, outside any
+    lock; the team and the state are checked again under the campaign's lock."""
+    stored = _by_pk(Photo, uuid)
     if stored is not None:
-        return _photo_same(stored, finding_id=finding_id, sha256=checked.sha256, actor=actor), False
-    finding = Finding.objects.select_related("target__campaign").filter(pk=finding_id).first()
+        return _photo_same(stored, finding_id=finding_id, sha256=photo_digest(upload), actor=actor), False
+    finding = _by_pk(Finding.objects.select_related("target__campaign__case"), finding_id)
     if finding is None:
         raise FindingNotReceived(extra={"finding": str(finding_id)})
+    _photo_writer_check(finding.target.campaign.case, actor)
+    checked = photo_prepare(upload)  # the CPU work happens before any lock is taken
     with transaction.atomic():
         case = case_lock(finding.target.campaign.case_id)
-        if not on_team(case, actor):
-            raise NotOnTeam()
-        _require_state(case, PHOTO_STATES)
+        _photo_writer_check(case, actor)
         stored = Photo.objects.filter(pk=uuid).first()
         if stored is not None:
             return _photo_same(stored, finding_id=finding_id, sha256=checked.sha256, actor=actor), False

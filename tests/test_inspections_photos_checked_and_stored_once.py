@@ -91,7 +91,7 @@ def test_a_photo_larger_than_the_limit_is_refused(api, inspector, finding, setti
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow's own note on the 81 MP one
 @pytest.mark.parametrize("size", [
     (12_000, 12_000),  # 144 megapixels: Pillow itself calls it a bomb
-    (9_000, 9_000),    # 81 megapixels: Pillow only warns; our limit (50) refuses it before decoding
+    (9_000, 9_000),    # 81 megapixels: our limit (UPLOAD_MAX_PIXELS, 40) refuses it before decoding
 ])
 def test_a_decompression_bomb_is_refused_before_it_is_decoded(api, inspector, finding, settings, size):
     data = bomb(*size)
@@ -101,7 +101,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(api, inspector, fi
     problem = response.json()
     assert problem["code"] == "photo_invalid"
     assert "too many pixels" in problem["errors"]["file"][0]
-    assert problem["max_pixels"] == 50_000_000
+    assert problem["max_pixels"] == 40_000_000
     assert not Photo.objects.exists()
 
 

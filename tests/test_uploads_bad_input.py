@@ -291,7 +291,7 @@ PATH_NAMES = [
     ("/etc/cron.d/job.png", "job.png"),
     ("C:\\Users\\canbo\\Desktop\\anh chup.png", "anh chup.png"),
     ("anh\x00.php.png", "anh.php.png"),
-    ("\u202egnp.exe", "gnp.exe"),
+    ("\u202egnp.exe", "gnp.png"),  # a PNG: the name kept takes the extension of the type found
     (".htaccess.png", "htaccess.png"),
     ("ảnh " + "x" * 400 + ".png", None),  # kept, at most 255 characters (checked below)
     ("..", False),

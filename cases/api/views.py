@@ -152,8 +152,10 @@ class CaseAttachmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, view
                    parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
     @action(detail=True, methods=["get"], url_path="download")
     def download(self, request, case_pk=None, pk=None):
+        from cases.attachments import download_name  # the extension follows the stored type
+
         attachment = get_object_or_404(self.get_queryset(), pk=pk)
-        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=download_name(attachment),
                             content_type=attachment.content_type)
 
 

@@ -219,11 +219,12 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=s.FindingSubmitSerializer,
                    responses={201: s.FindingSerializer, 200: s.FindingSerializer, 400: PROBLEM, 403: PROBLEM,
                               409: OpenApiResponse(description="The id holds a different finding: the problem "
-                                                               "carries `stored` and `sent`; or the campaign is not "
-                                                               "in the field.")})
+                                                               "carries `sent`, and `stored` when the caller may "
+                                                               "read the stored finding; or the campaign is not in "
+                                                               "the field.")})
     def create(self, request, *args, **kwargs):
         """Store one finding: 201 when new, 200 when this id already holds the same finding, 409 when it holds
-        a different one."""
+        a different one (with the stored finding only for someone who may read it)."""
         shape = s.FindingSubmitSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         finding, created = services.finding_submit(actor=request.user, **shape.service_arguments())
@@ -281,10 +282,14 @@ class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
     @extend_schema(request={"multipart/form-data": s.PhotoUploadSerializer},
-                   responses={201: s.PhotoSerializer, 200: s.PhotoSerializer, 400: PROBLEM, 409: PROBLEM})
+                   responses={201: s.PhotoSerializer, 200: s.PhotoSerializer, 400: PROBLEM, 403: PROBLEM,
+                              409: PROBLEM})
     def create(self, request, *args, **kwargs):
         """Upload a photo (multipart: `uuid`, `finding`, `file`): 201 when stored, 200 when this id or this
-        content is already stored for the finding, 400 when it is not an acceptable photo."""
+        content is already stored for the finding, 400 when it is not an acceptable photo (more pixels than
+        `UPLOAD_MAX_PIXELS` is refused from the image's header, before decoding), 403 off the campaign's team, 409
+        when the finding has not been received or the id holds another photo (`stored` only for someone who may
+        read it). Who may add the photo is checked before the file is opened."""
         shape = s.PhotoUploadSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         data = shape.validated_data

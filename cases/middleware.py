@@ -39,3 +39,28 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, DATABASE_ERRORS):
             return database_unavailable_response(request, exception)
         return None
+
+
+class PermissionsPolicyMiddleware:
+    """Sends `Permissions-Policy` on every response, from settings.PERMISSIONS_POLICY ({feature: allowlist}):
+    ["self"] allows the feature to this site's pages only, [] turns it off for every page and frame."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.header = permissions_policy_header(getattr(settings, "PERMISSIONS_POLICY", {}))
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = self.header
+        return response
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """{"camera": ["self"], "usb": []} → 'camera=(self), usb=()' (origins other than self are quoted)."""
+    def allowlist(origins: list[str]) -> str:
+        return " ".join(origin if origin in {"self", "*"} else f'"{origin}"' for origin in origins)
+
+    return ", ".join(f"{feature}=({allowlist(origins)})" for feature, origins in policy.items())

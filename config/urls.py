@@ -2,9 +2,10 @@ import sys
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from cases import views as case_views
+from cases.api.docs import SwaggerDocsView
 from cases.api.problems import DATABASE_ERRORS, api_not_found, api_server_error
 from cases.login import ThrottledLoginView
 
@@ -21,7 +22,8 @@ urlpatterns = [
     path("api/v1/reports/", include("reports.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Swagger UI with no inline script or style, under the site's CSP (cases/api/docs.py).
+    path("api/docs/", SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 # Media files are never served as static files: attachments leave only through the API's permission checks.

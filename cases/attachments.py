@@ -239,12 +239,14 @@ def _transposed(image: Image.Image) -> bool:
 # --- PDF and DOCX ------------------------------------------------------------------------------------------
 
 
-_PDF_END = re.compile(rb"%%EOF[ \t\f\0]*(\r\n|\r|\n)?")
+# A PDF ends with the pointer to its cross-reference table: "startxref", an offset, "%%EOF" (ISO 32000-1, 7.5.5).
+_PDF_END = re.compile(rb"startxref[\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+%%EOF[\0\t\f ]*(\r\n|\r|\n)?")
 
 
 def _pdf_check(data: bytes) -> bytes:
     """A PDF that pypdf reads, without a password, with 1 to `UPLOAD_PDF_MAX_PAGES` pages; returned without
-    whatever follows its last `%%EOF` (an HTML page appended to a PDF is not stored).
+    whatever follows its last `startxref … %%EOF` (an HTML page appended to a PDF is not stored; one put before a
+    final `%%EOF` leaves the file without its trailer, and the file is refused).
 
     The bytes are otherwise kept as sent: a PDF written again would lose its digital signatures. pypdf is lenient
     (it repairs a wrong cross-reference table) but bounded: every stream it inflates is capped (75 MB), and any

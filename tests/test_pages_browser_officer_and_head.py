@@ -164,7 +164,7 @@ def test_officer_and_head_take_a_bulletin_licence_from_receipt_to_issue(celery_w
     shoot(head_page, "approvals")
     card.locator('form[data-action="approve"] button').click()
     head_page.wait_for_load_state()
-    assert "Đã thực hiện “Phê duyệt”" in head_page.locator(".messages").inner_text()
+    assert "Đã thực hiện “Cấp giấy phép”" in head_page.locator(".messages").inner_text()
     assert head_page.locator(f"#proposal-{case.pk}").count() == 0
 
     # the worker numbers and issues the licence; the case page shows the number and the document

@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from cases import services as case_services
-from cases.models import Case, CaseEvent
+from cases.models import Case, CaseEvent, CaseType
 from cases.workflow import State
 from licensing import services as licensing_services
 from licensing.models import Dossier, IssuedDocument, Organisation, Permit
@@ -153,7 +153,10 @@ def test_queue_lists_my_open_cases_overdue_first_then_by_due_date_with_marks(cli
     order = re.findall(r">([A-Z]+-\d{4}-\d{5})</a>", table)
     # the paused case's due date is past, yet its clock is stopped: not overdue, it sorts by its date
     assert order == [overdue.reference, paused.reference, soon.reference, later.reference]
-    assert others.reference not in html and closed.reference not in html
+    assert others.reference not in table and closed.reference not in html
+    # what the officer received and a colleague now handles stays findable, in its own list
+    received = html[html.index('id="received-by-me"'):]
+    assert others.reference in received[:received.index("</table>")]
 
     overdue_row = row_of(table, overdue.reference)
     assert 'class="late"' in overdue_row and "Quá hạn" in overdue_row
@@ -163,8 +166,14 @@ def test_queue_lists_my_open_cases_overdue_first_then_by_due_date_with_marks(cli
     assert 'class=""' in paused_row and "Chờ bổ sung hồ sơ" in paused_row and "Quá hạn" not in paused_row
     assert "Cho phép họp báo" in soon_row and "Cấp giấy phép hoạt động in" in overdue_row
     assert timezone.localtime(overdue.received_at).strftime("%d/%m/%Y %H:%M") in overdue_row
-    # a case opened through the bare case engine has no dossier: its page still reads
-    bare = text(client.get(reverse("licensing:case", args=[overdue.pk])))
+    # every licensing case has its dossier now: the page shows its fields, and that it is late
+    detail = text(client.get(reverse("licensing:case", args=[overdue.pk])))
+    assert "Máy in offset Heidelberg SM 74" in detail and "Quá hạn" in detail
+    assert "Hồ sơ này chưa có nội dung kê khai." not in detail
+    # one received before dossiers were required (opened by the bare case engine, no dossier): its page still reads
+    legacy, _ = case_services.case_create(actor=officer, case_type=CaseType.objects.get(code="printing_licence"),
+                                          subject_name="Cơ sở in Cũ", received_at=now - timedelta(days=40))
+    bare = text(client.get(reverse("licensing:case", args=[legacy.pk])))
     assert "Hồ sơ này chưa có nội dung kê khai." in bare and "Quá hạn" in bare
 
 
@@ -245,7 +254,7 @@ def test_actions_shown_follow_the_users_roles_and_the_state(client, officer, hea
     head_html = text(page(client, head, reverse("licensing:case", args=[proposed.pk])))
     head_shown = set(re.findall(r'data-action="([a-z_]+)"', head_html))
     assert {"approve", "refuse", "return_for_review"} <= head_shown
-    assert "Phê duyệt" in head_html and "Trình cấp phép" in head_html
+    assert ">Cấp giấy phép</button>" in head_html and "Trình cấp phép" in head_html
 
 
 def test_an_action_taken_on_the_page_moves_the_case_and_says_so(client, officer):
@@ -308,7 +317,7 @@ def test_refusal_without_reasons_is_refused_with_a_message(client, officer, head
     html = text(response)
     assert "Thao tác này cần nêu rõ lý do bằng văn bản." in html
     # the refusal form comes back open on the approval queue, for the reasons to be written
-    assert re.search(r'<details class="action danger" open>\s*<summary>Từ chối</summary>', html)
+    assert re.search(r'<details class="action danger" open>\s*<summary>(Đồng ý từ chối|Từ chối \(khác đề xuất\))</summary>', html)
     after = Case.objects.get(pk=case.pk)
     assert (after.state, after.decided_at, after.outcome) == (State.PROPOSED, None, "")
 
@@ -318,7 +327,7 @@ def test_an_action_the_role_may_not_take_is_refused_by_the_service(client, offic
     client.force_login(officer)
     response = client.post(reverse("licensing:case-transition", args=[case.pk]),
                            {"action": "approve", "version": case.version}, follow=True)
-    assert "Vai trò của bạn không được thực hiện thao tác “Phê duyệt”." in text(response)
+    assert "Vai trò của bạn không được thực hiện thao tác “Cấp giấy phép”." in text(response)
     assert Case.objects.get(pk=case.pk).state == State.PROPOSED
 
 
@@ -426,7 +435,7 @@ def test_approval_queue_shows_the_proposal_with_reasons_and_approves_inline(clie
                            {"action": "approve", "version": grant.version, "next": reverse("licensing:approvals")},
                            follow=True)
     assert response.redirect_chain[-1][0] == reverse("licensing:approvals")
-    assert "Đã thực hiện “Phê duyệt”" in text(response)
+    assert "Đã thực hiện “Cấp giấy phép”" in text(response)
     assert Case.objects.get(pk=grant.pk).state == State.APPROVED
     assert f'id="proposal-{grant.pk}"' not in text(response)
 

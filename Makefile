@@ -13,11 +13,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Quiet until the demo logins: migrations and the demo's tasks say nothing unless something fails.
 run: install
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py load_demo
+	@env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput -v 0
+	@env -u DATABASE_URL -u REDIS_URL $(PY) manage.py load_demo
 	@echo "Service: http://127.0.0.1:8000/  (API docs /api/docs/, admin /admin/)"
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:8000
+	@env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install
 	$(VENV)/bin/pytest

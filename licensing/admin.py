@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Dossier, IssuedDocument, Notification, Organisation, Permit, PrintFacility
 
@@ -52,7 +54,51 @@ class PermitAdmin(ReadOnlyAdmin):
     date_hierarchy = "issued_at"
 
 
+class NotificationDeliveryFilter(admin.SimpleListFilter):
+    """Sent, waiting, or uncertain: marked "sending" and never marked sent (the sender died while handing it over;
+    it may have gone out). An uncertain email is never sent again automatically: a person decides."""
+
+    title = _("delivery")
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [("uncertain", _("uncertain: may have gone out")), ("waiting", _("waiting")), ("sent", _("sent"))]
+
+    def queryset(self, request, queryset):
+        return {"uncertain": queryset.filter(sent_at__isnull=True, sending_at__isnull=False),
+                "waiting": queryset.filter(sent_at__isnull=True, sending_at__isnull=True),
+                "sent": queryset.filter(sent_at__isnull=False)}.get(self.value(), queryset)
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("case", "key", "recipient", "created_at", "sent_at")
+    list_display = ("case", "key", "recipient", "created_at", "delivery", "sending_at", "sent_at")
+    list_filter = (NotificationDeliveryFilter,)
     search_fields = ("case__reference", "recipient")
+    actions = ["send_again", "confirm_sent"]
+
+    @admin.display(description=_("delivery"))
+    def delivery(self, notification):
+        if notification.sent_at:
+            return _("sent")
+        return _("uncertain: may have gone out") if notification.sending_at else _("waiting")
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("licensing.change_notification")
+
+    @admin.action(description=_("Send the selected uncertain emails again"), permissions=["decide"])
+    def send_again(self, request, queryset):
+        from .notifications import notifications_resend
+
+        count = notifications_resend(notification_ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        self.message_user(request, ngettext("%(count)d uncertain email will be sent again.",
+                                            "%(count)d uncertain emails will be sent again.", count) % {"count": count})
+
+    @admin.action(description=_("Mark the selected uncertain emails as sent"), permissions=["decide"])
+    def confirm_sent(self, request, queryset):
+        from .notifications import notifications_confirm_sent
+
+        count = notifications_confirm_sent(notification_ids=list(queryset.values_list("pk", flat=True)),
+                                           actor=request.user)
+        self.message_user(request, ngettext("%(count)d uncertain email marked as sent.",
+                                            "%(count)d uncertain emails marked as sent.", count) % {"count": count})

@@ -161,6 +161,9 @@ class Notification(models.Model):
     subject = models.CharField(max_length=300)
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Committed before the email is handed to the mail server: set without sent_at, the email may or may not have
+    # gone out (the sender died in between), and it is never sent again without a person's decision.
+    sending_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,6 +1,9 @@
-"""E-mails to applicants: written in the transaction of the change they report, sent by a task after commit."""
+"""E-mails to applicants: written in the transaction of the change they report, sent by a task after commit, each
+at most once, even when the sender dies while handing it over (see notifications_send)."""
 
 import logging
+import re
+import smtplib
 
 from django.conf import settings
 from django.db import transaction
@@ -53,8 +56,24 @@ def notification_queue(case: Case, *, key: str, note: str = "") -> Notification 
     return notification
 
 
+def notification_message_id(notification: Notification) -> str:
+    """The email's Message-ID, the same every time it is built: a copy sent again by a person's decision is the
+    same message to the applicant's mail system (and to any that drops a Message-ID it has already delivered)."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" <>") or "localhost"
+    agency = re.sub(r"[^A-Za-z0-9-]", "", settings.AGENCY_CODE).lower() or "sttt"
+    return f"<{agency}.notification.{notification.pk}.{notification.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
+def notification_email(notification: Notification, connection=None):
+    from django.core.mail import EmailMessage
+
+    return EmailMessage(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL,
+                        [notification.recipient], connection=connection,
+                        headers={"Message-ID": notification_message_id(notification)})
+
+
 def notification_send(*, notification_id: int) -> bool:
-    """Send one email once (see notifications_send). False if it had been sent already."""
+    """Send one email at most once (see notifications_send). False if it had been sent (or tried) already."""
     sent, error = notifications_send(notification_ids=[notification_id])
     if error is not None:
         raise error
@@ -63,35 +82,95 @@ def notification_send(*, notification_id: int) -> bool:
     return bool(sent)
 
 
+# The mail server answered that it did not take the email: it is certainly not delivered, and may be tried again.
+REFUSED = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused, smtplib.SMTPNotSupportedError)
+
+
 def notifications_send(*, notification_ids) -> tuple[list[int], Exception | None]:
-    """Send a batch of emails over one connection, each once: the rows are locked while sending and the ones that
-    went out are marked sent (with a timeline event) in the same transaction. If the mail server fails part way,
-    the ones already handed over are still marked, and the error is returned for the rest.
-    Returns (ids sent now, error or None)."""
-    from django.core.mail import EmailMessage, get_connection
+    """Send a batch of emails over one connection, each at most once, even across a crash:
 
-    with transaction.atomic():
-        pending = list(Notification.objects.select_for_update()
-                       .filter(pk__in=set(notification_ids), sent_at__isnull=True).order_by("pk"))
-        if not pending:
-            return [], None
-        sent, error = [], None
-        try:
-            with get_connection() as connection:  # one SMTP session for the batch
-                for notification in pending:
-                    EmailMessage(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL,
-                                 [notification.recipient], connection=connection).send()
-                    sent.append(notification)
-        except Exception as exc:  # the server refused or went away: keep what was handed over
-            logger.warning("email: %s of %s sent, then: %s", len(sent), len(pending), exc)
-            error = exc
+    * an email's `sending_at` is committed, in a transaction of its own and only if neither it nor `sent_at` is set
+      (of two senders, one gets it), before the email is handed to the mail server;
+    * once the server has taken it, `sent_at` is committed with the timeline event;
+    * if the server answers that it does not take it, the mark is taken back: the email waits for a later try;
+    * if the connection breaks while it is handed over, or the sender dies, the server may have it: the mark
+      stays and the email is "uncertain". It is never sent again automatically; a person decides (the admin's
+      notifications list: send again, or mark as sent).
+
+    Emails marked "sending" or sent before are skipped. The first failure ends the batch: the emails after it are
+    left untouched, for later. Must run outside a transaction (each mark must be committed when the email leaves):
+    the outbox runs it so. Returns (ids sent now, error or None)."""
+    from django.core.mail import get_connection
+
+    pending = list(Notification.objects.filter(pk__in=set(notification_ids), sent_at__isnull=True,
+                                               sending_at__isnull=True).order_by("pk"))
+    if not pending:
+        return [], None
+    sent, error = [], None
+    try:
+        with get_connection() as connection:  # one SMTP session for the batch (opened before any mark)
+            for notification in pending:
+                email = notification_email(notification, connection)
+                if not _sending_mark(notification):
+                    continue  # another sender has it
+                try:
+                    email.send()
+                except REFUSED:
+                    _sending_unmark(notification)
+                    raise
+                _sent_mark(notification)
+                sent.append(notification.pk)
+    except Exception as exc:
+        logger.warning("email: %s of %s sent, then: %s", len(sent), len(pending), exc)
+        error = exc
+    return sent, error
+
+
+def _sending_mark(notification: Notification) -> bool:
+    with transaction.atomic(durable=True):
+        return Notification.objects.filter(pk=notification.pk, sent_at__isnull=True, sending_at__isnull=True) \
+            .update(sending_at=timezone.now()) == 1
+
+
+def _sending_unmark(notification: Notification) -> None:
+    with transaction.atomic(durable=True):
+        Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(sending_at=None)
+
+
+def _sent_mark(notification: Notification, *, actor=None, confirmed: bool = False) -> None:
+    with transaction.atomic(durable=not confirmed):
         now = timezone.now()
-        for notification in sent:
-            notification.sent_at = now
-        Notification.objects.filter(pk__in=[n.pk for n in sent]).update(sent_at=now)
-        CaseEvent.objects.bulk_create([
-            CaseEvent(case_id=n.case_id, kind=CaseEvent.Kind.NOTIFICATION, action=n.key.split(":")[0], at=now,
-                      after={"to": n.recipient, "subject": n.subject}) for n in sent])
-    return [n.pk for n in sent], error
+        Notification.objects.filter(pk=notification.pk).update(sent_at=now)
+        after = {"to": notification.recipient, "subject": notification.subject}
+        if confirmed:
+            after["confirmed"] = True
+        CaseEvent.objects.create(case_id=notification.case_id, kind=CaseEvent.Kind.NOTIFICATION, actor=actor,
+                                 action=notification.key.split(":")[0], at=now, after=after)
 
 
+def notifications_uncertain():
+    """Emails that may or may not have gone out: marked "sending", never marked sent."""
+    return Notification.objects.filter(sending_at__isnull=False, sent_at__isnull=True)
+
+
+def notifications_resend(*, notification_ids, actor) -> int:
+    """A person has decided that these uncertain emails did not reach the applicant: each is sent again, once.
+    Returns how many will be sent."""
+    with transaction.atomic():
+        chosen = list(notifications_uncertain().select_for_update().filter(pk__in=set(notification_ids)))
+        Notification.objects.filter(pk__in=[n.pk for n in chosen]).update(sending_at=None)
+        for notification in chosen:
+            outbox_enqueue("licensing.notification_send", notification_id=notification.pk)
+    logger.info("email: %s uncertain emails sent again by %s: %s", len(chosen), actor,
+                [n.pk for n in chosen])
+    return len(chosen)
+
+
+def notifications_confirm_sent(*, notification_ids, actor) -> int:
+    """A person has found that these uncertain emails did go out: they are marked sent (with the timeline event,
+    by that person). Returns how many."""
+    with transaction.atomic():
+        chosen = list(notifications_uncertain().select_for_update().filter(pk__in=set(notification_ids)))
+        for notification in chosen:
+            _sent_mark(notification, actor=actor, confirmed=True)
+    return len(chosen)

@@ -6,7 +6,7 @@ from cases.errors import NotFound
 from cases.tasks import RETRY, TRANSIENT, outbox_done, task_run
 from worker.outbox import outbox_batched
 
-from . import services
+from . import notifications, services
 from .models import Notification
 
 
@@ -36,23 +36,26 @@ def apology_letter_issue(case_id: int, event_id: int, outbox_id: int | None = No
 
 @shared_task(name="licensing.notification_send", **RETRY)
 def notification_send(notification_id: int, outbox_id: int | None = None) -> None:
+    """One email per message (messages of older releases; the outbox runs emails in batches)."""
     try:
-        services.notification_send(notification_id=notification_id)
+        notifications.notification_send(notification_id=notification_id)
     except NotFound:
         pass  # nothing to send; finish instead of being resent
     outbox_done(outbox_id)
 
 
-@outbox_batched("licensing.notification_send")
+@outbox_batched("licensing.notification_send", atomic=False)
 def notification_send_batch(kwargs_list: list[dict]) -> dict[int, str] | None:
-    """Email rows as the outbox runs them: a batch over one connection. The rows of emails that could not be
-    handed to the mail server are left undone (tried again after OUTBOX_RESEND_AFTER)."""
+    """Email rows as the outbox runs them: a batch over one connection, outside a transaction (each email's
+    "sending" mark is committed before it leaves: notifications.notifications_send). Rows of emails sent, or
+    marked "sending" by an earlier try (uncertain: a person decides), are done; the rows of emails not handed over
+    are left with the error (tried again after OUTBOX_RESEND_AFTER)."""
     ids = [kwargs["notification_id"] for kwargs in kwargs_list]
-    sent, error = services.notifications_send(notification_ids=ids)
+    sent, error = notifications.notifications_send(notification_ids=ids)
     if error is None:
         return None
     if isinstance(error, TRANSIENT) and not sent:
         raise error  # nothing went out: the whole run is retried with backoff
-    # Rows of emails sent earlier or now (or gone) are done; the rest are left with the error.
-    unsent = set(Notification.objects.filter(pk__in=ids, sent_at__isnull=True).values_list("pk", flat=True))
-    return {i: f"{type(error).__name__}: {error}" for i, pk in enumerate(ids) if pk in unsent}
+    waiting = set(Notification.objects.filter(pk__in=ids, sent_at__isnull=True, sending_at__isnull=True)
+                  .values_list("pk", flat=True))
+    return {i: f"{type(error).__name__}: {error}" for i, pk in enumerate(ids) if pk in waiting}

@@ -8,3 +8,6 @@ class WorkerConfig(AppConfig):
 
     def ready(self) -> None:
         from . import tasks  # noqa: F401  registers the Celery tasks
+        from .embedded import embedded_schedule_start
+
+        embedded_schedule_start()  # the periodic jobs, in the embedded mode's serving process only

@@ -16,6 +16,10 @@ class OutboxMessage(models.Model):
     send_attempts = models.PositiveIntegerField(_("send attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    # A run of a batched name whose handler commits as it goes (emails) claims its rows in a transaction of their
+    # own first: other runs leave them alone while the claim is held (worker/outbox.py).
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claimed_by = models.CharField(_("claimed by"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("outbox message")

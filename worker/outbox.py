@@ -13,10 +13,20 @@ Two ways a row reaches a worker:
   flag again and queues a new message. A lost wake-up loses nothing: the rows are still in the database, and the
   recovery sweep wakes every task name that has rows never sent (the wake-up failed) after `OUTBOX_SEND_GRACE`,
   or sent and not done after `OUTBOX_RESEND_AFTER`, as it resends single messages.
+* A batched name whose handler commits as it goes (`outbox_batched(..., atomic=False)`: emails, which must be marked
+  before they leave) has its rows claimed in a transaction of their own (`claimed_at`, `claimed_by`: the worker's
+  node name) and run outside it; other runs leave claimed rows alone. A claim whose holder died is given up when a
+  worker starts (`outbox_claims_release`, with the workers that answer a ping) or, failing that, after
+  `OUTBOX_RESEND_AFTER`.
+* A starting worker wakes every batched name that has rows waiting (`outbox_wake_waiting`): a wake-up that died with
+  a killed worker costs seconds, not `OUTBOX_RESEND_AFTER`.
 """
 
 import logging
-from collections.abc import Callable
+import os
+import socket
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from functools import cache
 
 import redis
@@ -43,12 +53,23 @@ BATCHES_PER_RUN = 20
 # task name → handler(list of kwargs) → {position in the list: reason} for rows it left undone (None: all done).
 # The handler runs in the claiming transaction; raising means none of the batch was done.
 _batched: dict[str, Callable[[list[dict]], dict[int, str] | None]] = {}
+# Batched names whose handler commits as it goes: run outside the claiming transaction, on rows claimed first.
+_committing: set[str] = set()
 
 
-def outbox_batched(task_name: str):
-    """Register the set-based handler of a task name: its rows are then run in batches, not one message each."""
+def outbox_batched(task_name: str, *, atomic: bool = True):
+    """Register the set-based handler of a task name: its rows are then run in batches, not one message each.
+
+    atomic (the default): the handler runs in the transaction that claimed the rows and marks them done; its
+    work and the rows' state commit together. atomic=False, for a handler that must commit as it goes (an email's
+    "sending" mark is committed before the email leaves): the rows are claimed in a transaction of their own, the
+    handler runs outside any transaction and must be safe to run again on a row whose run died part way."""
     def register(handler):
         _batched[task_name] = handler
+        if atomic:
+            _committing.discard(task_name)
+        else:
+            _committing.add(task_name)
         return handler
     return register
 
@@ -172,9 +193,27 @@ def outbox_wake(task_name: str, *, force: bool = False) -> Exception | None:
     return None
 
 
-def outbox_batch_run(task_name: str) -> int:
-    """Run every waiting row of a batched task name, a batch per transaction. Returns the rows done."""
+def _process_name() -> str:
+    """Who claims rows when no worker node name is given (a run in this process: tests, embedded mode)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claimable(task_name: str, now):
+    """The rows of a batched name a run may take: not done, not failed lately (left alone for OUTBOX_RESEND_AFTER,
+    as a failed message would be) and not claimed by a run that may still be at work."""
+    recent_failure = Q(last_error__gt="", sent_at__gte=now - settings.OUTBOX_RESEND_AFTER)
+    held = Q(claimed_at__gte=now - settings.OUTBOX_RESEND_AFTER)
+    return (OutboxMessage.objects.filter(task_name=task_name, done_at__isnull=True)
+            .exclude(recent_failure).exclude(held))
+
+
+def outbox_batch_run(task_name: str, *, claimer: str = "") -> int:
+    """Run every waiting row of a batched task name, a batch at a time. Returns the rows this run did.
+
+    claimer: the worker's node name (recorded on the rows claimed by a handler that commits as it goes)."""
     handler = _batched[task_name]
+    atomic = task_name not in _committing
+    claimer = claimer or _process_name()
     from worker.celery import app
 
     if not settings.CELERY_TASK_ALWAYS_EAGER:
@@ -183,24 +222,29 @@ def outbox_batch_run(task_name: str) -> int:
     size = settings.OUTBOX_BATCH_SIZE
     done = batches = 0
     while True:
-        with transaction.atomic():
-            # Rows that failed are left alone for OUTBOX_RESEND_AFTER, as a failed message would be.
-            recent_failure = Q(last_error__gt="", sent_at__gte=timezone.now() - settings.OUTBOX_RESEND_AFTER)
-            rows = list(OutboxMessage.objects.select_for_update(skip_locked=True)
-                        .filter(task_name=task_name, done_at__isnull=True).exclude(recent_failure)
-                        .order_by("pk").values_list("pk", "kwargs")[:size])
+        if atomic:
+            with transaction.atomic():
+                rows = _claim(task_name, size)
+                if not rows:
+                    return done
+                _more_invite(task_name, rows, size)
+                failed = _batch_apply(handler, task_name, rows)
+                done += _batch_finish(rows, failed)
+        else:
+            with transaction.atomic():
+                rows = _claim(task_name, size)
+                OutboxMessage.objects.filter(pk__in=[pk for pk, _kwargs in rows]).update(
+                    claimed_at=timezone.now(), claimed_by=claimer[:200])
             if not rows:
                 return done
-            if len(rows) == size and not settings.CELERY_TASK_ALWAYS_EAGER:
-                outbox_wake(task_name)  # more are probably waiting: let another worker take the next batch
-            failed = _batch_apply(handler, task_name, rows)
-            now = timezone.now()
-            ok = [pk for pk, _kwargs in rows if pk not in failed]
-            OutboxMessage.objects.filter(pk__in=ok).update(done_at=now, sent_at=Coalesce("sent_at", Value(now)))
-            for pk, error in failed.items():
-                OutboxMessage.objects.filter(pk=pk).update(sent_at=now, last_error=error[:2000],
-                                                           send_attempts=F("send_attempts") + 1)
-        done += len(ok)
+            _more_invite(task_name, rows, size)
+            try:
+                failed = _batch_apply(handler, task_name, rows, atomic=False)
+            except BaseException:
+                _claims_give_up(rows)  # a transient failure: the retry (or another run) takes them at once
+                raise
+            with transaction.atomic():
+                done += _batch_finish(rows, failed)
         batches += 1
         if len(rows) < size:
             return done
@@ -209,11 +253,63 @@ def outbox_batch_run(task_name: str) -> int:
             return done
 
 
-def _batch_apply(handler, task_name: str, rows: list[tuple[int, dict]]) -> dict[int, str]:
-    """Run a batch; if it fails for a reason other than a transient one, run its rows one by one so that one bad
-    row does not hold the others back. Returns {row id: error} for the rows left undone."""
+def _claim(task_name: str, size: int) -> list[tuple[int, dict]]:
+    return list(_claimable(task_name, timezone.now()).select_for_update(skip_locked=True)
+                .order_by("pk").values_list("pk", "kwargs")[:size])
+
+
+def _more_invite(task_name: str, rows: list, size: int) -> None:
+    if len(rows) == size and not settings.CELERY_TASK_ALWAYS_EAGER:
+        outbox_wake(task_name)  # more are probably waiting: let another worker take the next batch
+
+
+def _batch_finish(rows: list[tuple[int, dict]], failed: dict[int, str]) -> int:
+    """Mark a batch's rows done, or failed with their error (left alone for OUTBOX_RESEND_AFTER); claims end.
+    Returns the rows marked done now (a row another run finished meanwhile is not counted twice)."""
+    now = timezone.now()
+    ok = [pk for pk, _kwargs in rows if pk not in failed]
+    done = OutboxMessage.objects.filter(pk__in=ok, done_at__isnull=True).update(
+        done_at=now, sent_at=Coalesce("sent_at", Value(now)), claimed_at=None, claimed_by="")
+    for pk, error in failed.items():
+        OutboxMessage.objects.filter(pk=pk, done_at__isnull=True).update(
+            sent_at=now, last_error=error[:2000], send_attempts=F("send_attempts") + 1, claimed_at=None, claimed_by="")
+    return done
+
+
+def _claims_give_up(rows: list[tuple[int, dict]]) -> None:
     try:
-        with transaction.atomic():
+        OutboxMessage.objects.filter(pk__in=[pk for pk, _kwargs in rows], done_at__isnull=True).update(
+            claimed_at=None, claimed_by="")
+    except Exception:  # the database is gone too: the claims end when a worker starts, or after OUTBOX_RESEND_AFTER
+        logger.warning("outbox: claims of %s rows could not be given up", len(rows))
+
+
+def outbox_claims_release(*, alive: Iterable[str]) -> int:
+    """Give up the claims of holders that are not in `alive` (workers that died with rows claimed): their rows can
+    be taken at once. What such a holder had already done is safe to do again (see outbox_batched)."""
+    return (OutboxMessage.objects.filter(done_at__isnull=True, claimed_at__isnull=False)
+            .exclude(claimed_by__in=list(alive)).update(claimed_at=None, claimed_by=""))
+
+
+def outbox_batched_waiting() -> list[str]:
+    """The batched task names that have rows a run would take now."""
+    now = timezone.now()
+    return [name for name in sorted(_batched) if _claimable(name, now).exists()]
+
+
+def outbox_wake_waiting() -> list[str]:
+    """Wake every batched name that has rows waiting (a worker starting: the wake-up of those rows may have died
+    with a worker). Returns the names woken."""
+    return [name for name in outbox_batched_waiting() if outbox_wake(name, force=True) is None]
+
+
+def _batch_apply(handler, task_name: str, rows: list[tuple[int, dict]], *, atomic: bool = True) -> dict[int, str]:
+    """Run a batch; if it fails for a reason other than a transient one, run its rows one by one so that one bad
+    row does not hold the others back. Returns {row id: error} for the rows left undone. atomic: the batch, then each
+    row, runs in a savepoint (undone as a whole when it fails); otherwise the handler commits as it goes."""
+    block = transaction.atomic if atomic else nullcontext
+    try:
+        with block():
             undone = handler([kwargs for _pk, kwargs in rows]) or {}
         return {rows[i][0]: reason for i, reason in undone.items()}
     except TRANSIENT:
@@ -223,7 +319,7 @@ def _batch_apply(handler, task_name: str, rows: list[tuple[int, dict]]) -> dict[
     failed = {}
     for pk, kwargs in rows:
         try:
-            with transaction.atomic():
+            with block():
                 for reason in (handler([kwargs]) or {}).values():
                     failed[pk] = reason
         except TRANSIENT:

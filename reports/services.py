@@ -118,7 +118,7 @@ def _relevant_cases(quarters: list[Quarter] | None, *, with_kept: bool = False):
                  "outcome", "state", "apologised_at", "case_type__domain")
     if with_kept:
         qs = qs.annotate(kept_cells=F("contribution__cells"))
-    return qs.order_by()
+    return qs.order_by("id")  # id order: each chunk's history is one range of the events' case index
 
 
 def _under_way_pending(key: str, now: datetime) -> bool:

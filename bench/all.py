@@ -19,6 +19,7 @@ BENCHMARKS = [
     ["bench.lists", "--runs", "50"],
     ["bench.framework_floor", "--seconds", "10", "--rounds", "2"],
     ["bench.export_memory", "--cases", "100000"],
+    ["bench.photo_bomb", "--rounds", "3", "--seconds", "6"],
     ["bench.pipeline", "--applications", "10000"],  # last: it adds 10,000 cases to the database
 ]
 

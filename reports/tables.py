@@ -8,7 +8,7 @@ from django.db.models import Q
 from cases.models import CaseType
 
 from .contributions import METRICS
-from .models import QuarterCell
+from .models import ClosedQuarter, QuarterCell
 from .quarters import Quarter
 
 PROCESSING_METRICS = ("carried_over", "received", "early", "on_time", "late", "refused", "withdrawn",
@@ -25,13 +25,22 @@ def change_text(value: int) -> str:
 
 
 def _figures(quarters: list[Quarter]) -> dict[tuple[str, int, str], int]:
+    """The figures of the quarters: a closed quarter's as they were frozen when it ended (what was reported, even
+    if a later repair changed the kept cells), the others' as kept."""
+    figures: dict[tuple[str, int, str], int] = defaultdict(int)
+    closed = set()
     condition = Q(pk__in=[])
     for quarter in quarters:
         condition |= Q(year=quarter.year, quarter=quarter.number)
-    figures: dict[tuple[str, int, str], int] = defaultdict(int)
+    for frozen in ClosedQuarter.objects.filter(condition):
+        closed.add((frozen.year, frozen.quarter))
+        for key, value in frozen.cells.items():
+            type_id, metric = key.split(":")
+            figures[(f"{frozen.year}-Q{frozen.quarter}", int(type_id), metric)] = value
     for type_id, year, number, metric, value in QuarterCell.objects.filter(condition).values_list(
             "case_type_id", "year", "quarter", "metric", "value"):
-        figures[(f"{year}-Q{number}", type_id, metric)] = value
+        if (year, number) not in closed:
+            figures[(f"{year}-Q{number}", type_id, metric)] = value
     return figures
 
 

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         from demo.campaigns import DemoCampaigns
         from demo.recent import recent_dossiers
         from demo.year import DemoYear
-        from reports.services import figures_rebuild
+        from reports.services import figures_rebuild, quarters_freeze
 
         if verbosity:
             self.stdout.write("Building the department's year Q3/2019 to Q1/2020 (about a minute)...")
@@ -36,6 +36,7 @@ class Command(BaseCommand):
                                   head=users["lanhdao"]).build()
         recent = recent_dossiers(officer=users["canbo1"], head=users["lanhdao"])
         figures_rebuild()  # open cases run on into today's quarter
+        quarters_freeze()  # the ended quarters' figures as reported, kept from now on
         if verbosity:
             self.stdout.write(f"Made {year} dossiers of that year, {campaigns} inspection campaigns of Q4/2019 and "
                               f"{recent} recent dossiers: {Case.objects.count()} cases.")

@@ -192,6 +192,15 @@ def image_load(image: Image.Image, *, draft: tuple[int, int] | None = None) -> N
         raise ImageRefused() from error
 
 
+def image_upright(image: Image.Image) -> None:
+    """Apply the image's EXIF orientation to its pixels, in place. A damaged EXIF block (Pillow raises what its TIFF
+    reader raises: SyntaxError, struct.error, …) leaves the pixels as they are: the metadata goes anyway."""
+    try:
+        ImageOps.exif_transpose(image, in_place=True)
+    except Exception:  # noqa: S110  any error of Pillow's EXIF reader means there is no orientation to apply
+        pass
+
+
 def _image_reencode(data: bytes) -> tuple[str, str, bytes]:
     """An accepted image encoded again in its own format: upright, without EXIF, XMP, comments or text chunks;
     its colour profile and resolution (dpi, for scans) kept. Whatever followed the image in the file is gone."""
@@ -203,7 +212,7 @@ def _image_reencode(data: bytes) -> tuple[str, str, bytes]:
             keep_tables = image_format == "JPEG" and not _transposed(image)
             options = {key: image.info[key] for key in ("icc_profile", "dpi") if image.info.get(key)}
             alpha = "A" in image.mode or "transparency" in image.info
-            ImageOps.exif_transpose(image, in_place=True)
+            image_upright(image)
             image.info = {}  # nothing of the original's metadata is written unless named in `options`
             out = io.BytesIO()
             if image_format == "JPEG":

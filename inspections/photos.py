@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps
+from PIL import Image
 
-from cases.attachments import ImageRefused, image_load, image_open, upload_max_pixels
+from cases.attachments import ImageRefused, image_load, image_open, image_upright, upload_max_pixels
 
 from .errors import PhotoRejected
 
@@ -107,7 +107,7 @@ def photo_prepare(upload) -> CheckedPhoto:
         if image.mode not in ("L", "RGB", "RGBA", "LA"):  # modes that resize poorly or not at all (the info,
             image = _rgb(image)                            # with the orientation, goes along)
         image.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE))
-        ImageOps.exif_transpose(image, in_place=True)  # the orientation tag goes with the metadata; apply it first
+        image_upright(image)  # the orientation tag goes with the metadata; apply it first
         image = _rgb(image)
         image.info = {}
         out = io.BytesIO()

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import pytest
 from django.core.files.base import ContentFile
-from PIL import Image, ImageFile, WebPImagePlugin
+from PIL import Image, ImageFile, ImageOps, WebPImagePlugin
 
 from cases.models import Attachment, CaseEvent
 from inspections.models import Finding, Photo
@@ -417,6 +417,33 @@ def test_an_image_is_stored_encoded_again_without_what_followed_it_or_its_metada
         assert (image.format, image.size) == ("JPEG", (30, 40))
         assert dict(image.getexif()) == {} and "comment" not in image.info
     assert response.json()["size"] == len(stored)
+
+
+def jpeg_with_damaged_exif() -> bytes:
+    """A JPEG whose EXIF orientation entry has a wrong type (found by fuzzing): Pillow's exif_transpose raises
+    struct.error on it."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "x"
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(out, "JPEG", exif=exif.tobytes())
+    data = bytearray(out.getvalue())
+    data[data.index(b"Exif\x00\x00") + 17] = 3
+    return bytes(data)
+
+
+def test_an_image_with_a_damaged_exif_block_is_stored_without_it_not_a_500(api, officer, case, inspector, finding,
+                                                                            settings):
+    data = jpeg_with_damaged_exif()
+    with Image.open(io.BytesIO(data)) as image, pytest.raises(struct.error):
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)  # what the orientation step meets
+    response = send_file(api.as_user(officer), case, data, "scan.jpg")
+    assert response.status_code == 201, response.content
+    response, _seconds = send_photo(api.as_user(inspector), finding["uuid"], data, name="IMG.jpg")
+    assert response.status_code == 201, response.content
+    with Photo.objects.get().file.open("rb") as stored, Image.open(stored) as image:
+        assert image.size in {(64, 48), (48, 64)} and dict(image.getexif()) == {}  # turned or not: no 500
 
 
 def test_a_png_with_html_appended_is_stored_as_the_png_alone(api, officer, case, settings):

@@ -214,16 +214,19 @@ def queue_length(server: RedisServer) -> int:
 
 def approved_cases_like(template, count: int) -> list[int]:
     """`count` more approved cases made after `template` (a case walked to "approved" through the services),
-    inserted in bulk with its timeline and its accepted result_issue task, as `bench.generate` inserts cases:
-    making a thousand through the services would cost half a minute that the test does not spend on what it
-    checks. References continue the procedure's counter, which is moved on by as many."""
+    inserted in bulk with its timeline, its dossier (nothing is granted without one) and its accepted result_issue
+    task, as `bench.generate` inserts cases: making a thousand through the services would cost half a minute that
+    the test does not spend on what it checks. References continue the procedure's counter, which is moved on by
+    as many."""
     from cases.models import Case, CaseEvent, Sequence, state_write_allowed
+    from licensing.models import Dossier
 
     assert template.state == "approved"
     fields = [f.attname for f in Case._meta.concrete_fields if f.attname not in {"id", "uuid", "reference"}]
     year = timezone.localtime(template.received_at).year
     key = f"case:{template.case_type.code}"
     events = list(CaseEvent.objects.filter(case=template).order_by("pk"))
+    dossier = Dossier.objects.get(case=template)
     with transaction.atomic():
         sequence = Sequence.objects.select_for_update().get(key=key, year=year)
         first = sequence.last_value + 1
@@ -241,6 +244,11 @@ def approved_cases_like(template, count: int) -> list[int]:
                       after={**event.after, "reference": case.reference} if "reference" in event.after else event.after,
                       note=event.note)
             for case in cases for event in events])
+        Dossier.objects.bulk_create([
+            Dossier(case=case, organisation_id=dossier.organisation_id, print_facility_id=dossier.print_facility_id,
+                    fields=dossier.fields, complete=dossier.complete, missing=dossier.missing,
+                    checked_at=dossier.checked_at)
+            for case in cases])
         OutboxMessage.objects.bulk_create([
             OutboxMessage(task_name="licensing.result_issue", kwargs={"case_id": case.pk}) for case in cases])
     return [case.pk for case in cases]

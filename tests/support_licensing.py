@@ -129,6 +129,17 @@ def application_body(procedure: str, *, received_at: datetime | None = None, fie
     return body
 
 
+def application_received(actor, procedure: str = "printing_licence", **changes):
+    """A licensing case received as the service receives one (licensing.services.application_receive): the
+    procedure's realistic dossier and applicant, no file attached yet. Returns the case."""
+    from licensing.services import application_receive
+
+    values = {"procedure": procedure, "fields": dossier(procedure), "organisation": applicant(procedure),
+              "contact_email": APPLICANTS[procedure]["email"], **changes}
+    case, _created = application_receive(actor=actor, **values)
+    return case
+
+
 def school_application(n: int) -> dict:
     """A primary school's bulletin application (API body, with its own uuid): the n-th of many distinct ones."""
     school = f"Trường Tiểu học số {n} huyện Vũ Thư"

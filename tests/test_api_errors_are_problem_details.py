@@ -5,9 +5,11 @@ import io
 import pytest
 from PIL import Image
 
+from cases import roles as r
 from cases.models import Attachment, Case, CaseEvent
 
 from .factories import UserFactory, case_make
+from .support_licensing import application_body
 
 pytestmark = pytest.mark.django_db
 
@@ -55,21 +57,34 @@ def _token_login_not_throttled_here(monkeypatch):
 # --- 400 with field errors on every write endpoint ------------------------------------------------
 
 
+# Bare cases are inspection cases opened by an inspection lead (licensing dossiers have their own door).
 @pytest.mark.parametrize(("body", "fields"), [
     ({}, {"type", "subject_name"}),
     ({"type": "no_such_procedure", "subject_name": "Công ty A"}, {"type"}),
-    ({"type": "printing_licence", "subject_name": ""}, {"subject_name"}),
-    ({"type": "printing_licence", "subject_name": "Công ty A", "contact_email": "not-an-email"}, {"contact_email"}),
-    ({"type": "printing_licence", "subject_name": "Công ty A", "data": [1, 2]}, {"data"}),
-    ({"type": "printing_licence", "subject_name": "Công ty A", "uuid": "not-a-uuid"}, {"uuid"}),
-    ({"type": "printing_licence", "subject_name": "Công ty A", "received_at": "hôm qua"}, {"received_at"}),
-    ({"type": "printing_licence", "subject_name": "Công ty A", "received_at": "2099-01-01T08:00:00+07:00"},
+    ({"type": "printing", "subject_name": ""}, {"subject_name"}),
+    ({"type": "printing", "subject_name": "Công ty A", "contact_email": "not-an-email"}, {"contact_email"}),
+    ({"type": "printing", "subject_name": "Công ty A", "data": [1, 2]}, {"data"}),
+    ({"type": "printing", "subject_name": "Công ty A", "uuid": "not-a-uuid"}, {"uuid"}),
+    ({"type": "printing", "subject_name": "Công ty A", "received_at": "hôm qua"}, {"received_at"}),
+    ({"type": "printing", "subject_name": "Công ty A", "received_at": "2099-01-01T08:00:00+07:00"},
      {"received_at"}),
+    # A licensing case is received with its dossier at /api/v1/licensing/applications/, never here.
+    ({"type": "printing_licence", "subject_name": "Công ty A"}, {"type"}),
 ])
-def test_create_case_bad_input(api, officer, body, fields):
-    response = api.as_user(officer).post("/api/v1/cases/", body, format="json")
+def test_create_case_bad_input(api, lead, body, fields):
+    response = api.as_user(lead).post("/api/v1/cases/", body, format="json")
     problem = assert_problem(response, 400, "validation")
     assert fields <= set(problem["errors"]), problem["errors"]
+    assert Case.objects.count() == 0
+
+
+@pytest.mark.parametrize("role", [r.LICENSING_OFFICER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR, r.INSPECTION_LEAD])
+def test_a_licensing_type_is_refused_with_the_way_to_its_own_door(api, users, role):
+    body = {"type": "bulletin", "subject_name": "Trường Đại học Thái Bình",
+            "received_at": "2024-03-04T08:30:00+07:00"}
+    problem = assert_problem(api.as_user(users[role]).post("/api/v1/cases/", body, format="json"), 400, "validation")
+    assert "/api/v1/licensing/applications/" in problem["detail"]
+    assert any("/api/v1/licensing/applications/" in message for message in problem["errors"]["type"])
     assert Case.objects.count() == 0
 
 
@@ -114,6 +129,7 @@ def test_note_bad_input(api, officer, case, body):
 
 
 def test_attachment_bad_input(api, officer, case):
+    dossier_files = set(Attachment.objects.filter(case=case).values_list("pk", flat=True))
     client = api.as_user(officer)
     url = f"/api/v1/cases/{case.pk}/attachments/"
     problem = assert_problem(client.post(url, {"description": "không có tệp"}, format="multipart"), 400,
@@ -125,7 +141,7 @@ def test_attachment_bad_input(api, officer, case):
     problem = assert_problem(client.post(url, {"file": named(png_bytes(), "a.png"), "uuid": "nope"},
                                          format="multipart"), 400, "validation")
     assert "uuid" in problem["errors"]
-    assert not Attachment.objects.exists()
+    assert set(Attachment.objects.values_list("pk", flat=True)) == dossier_files  # the dossier's own file only
 
 
 def test_attachment_as_json_is_unsupported_media_type(api, officer, case):
@@ -207,12 +223,15 @@ def test_an_inactive_user_cannot_use_a_token(api, officer, case):
     assert response["Content-Type"].startswith(PROBLEM)
 
 
-def test_role_that_cannot_open_this_kind_of_case_is_403(api, inspector, lead):
-    response = api.as_user(lead).post("/api/v1/cases/", {"type": "printing_licence", "subject_name": "Công ty C"},
+def test_role_that_cannot_open_this_kind_of_case_is_403(api, officer, inspector, lead):
+    response = api.as_user(lead).post("/api/v1/licensing/applications/", application_body("printing_licence"),
                                       format="json")
     assert_problem(response, 403, "permission")
     response = api.as_user(inspector).post("/api/v1/cases/", {"type": "prepaid_sim", "subject_name": "Đại lý D"},
                                            format="json")
+    assert_problem(response, 403, "permission")
+    response = api.as_user(officer).post("/api/v1/cases/", {"type": "printing", "subject_name": "Cơ sở in E"},
+                                         format="json")
     assert_problem(response, 403, "permission")
     assert Case.objects.count() == 0
 

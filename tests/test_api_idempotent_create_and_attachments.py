@@ -18,26 +18,30 @@ from cases.models import Attachment, Case, CaseEvent
 from worker.models import OutboxMessage
 
 from .factories import UserFactory, case_make
+from .support_licensing import applicant, application_body, application_received
 
 pytestmark = pytest.mark.django_db
 
 
 # --- Idempotent create ----------------------------------------------------------------------------
+# POST /api/v1/cases/ opens the bare cases of the inspection domain (licensing dossiers are received through
+# /api/v1/licensing/applications/, which has its own retry tests in test_licensing_api_validation.py): the
+# engine's retry rules are tested here on an inspection case opened by an inspection lead.
 
 
 def dossier(client_id, **overrides) -> dict:
     body = {
-        "uuid": str(client_id), "type": "printing_licence", "subject_name": "Công ty TNHH In Hoàng Long",
+        "uuid": str(client_id), "type": "printing", "subject_name": "Công ty TNHH In Hoàng Long",
         "subject_address": "Số 5 Lý Bôn, TP Thái Bình", "contact_email": "inhoanglong@example.vn",
-        "summary": "Cấp giấy phép hoạt động in lần đầu", "data": {"machines": 3},
+        "summary": "Kiểm tra hoạt động in năm 2024", "data": {"machines": 3},
         "received_at": "2024-03-04T08:30:00+07:00",
     }
     body.update(overrides)
     return body
 
 
-def test_create_twice_with_the_same_uuid_gives_one_case(api, officer):
-    client = api.as_user(officer)
+def test_create_twice_with_the_same_uuid_gives_one_case(api, lead):
+    client = api.as_user(lead)
     client_id = uuid.uuid4()
     first = client.post("/api/v1/cases/", dossier(client_id), format="json")
     second = client.post("/api/v1/cases/", dossier(client_id), format="json")
@@ -54,33 +58,48 @@ def test_create_twice_with_the_same_uuid_gives_one_case(api, officer):
     # The next case gets the next number: the retry consumed none.
     third = client.post("/api/v1/cases/", dossier(uuid.uuid4(), subject_name="Cơ sở in Minh Phát"), format="json")
     assert third.status_code == 201
-    assert third.json()["reference"] == "GPIN-2024-00002"
-    assert first.json()["reference"] == "GPIN-2024-00001"
+    assert third.json()["reference"] == "KTIN-2024-00002"
+    assert first.json()["reference"] == "KTIN-2024-00001"
 
 
-def test_retry_after_the_case_moved_on_returns_the_stored_case(api, officer):
+def test_a_licensing_type_is_refused_here_even_with_a_uuid(api, officer):
+    """A licensing case is its procedure's dossier: this door refuses it, and the dossier's door receives it."""
     client = api.as_user(officer)
+    client_id = uuid.uuid4()
+    body = dossier(client_id, type="printing_licence")
+    for _attempt in range(2):  # a retry is refused the same way: nothing was stored the first time
+        response = client.post("/api/v1/cases/", body, format="json")
+        assert response.status_code == 400, response.content
+        assert response["Content-Type"].startswith("application/problem+json")
+        assert response.json()["code"] == "validation"
+        assert "/api/v1/licensing/applications/" in " ".join(response.json()["errors"]["type"])
+    assert not Case.objects.exists()
+    assert not OutboxMessage.objects.filter(task_name="cases.case_intake").exists()
+
+
+def test_retry_after_the_case_moved_on_returns_the_stored_case(api, lead):
+    client = api.as_user(lead)
     client_id = uuid.uuid4()
     created = client.post("/api/v1/cases/", dossier(client_id), format="json").json()
     moved = client.post(f"/api/v1/cases/{created['id']}/transitions/",
-                        {"action": "start_review", "version": created["version"]}, format="json")
+                        {"action": "announce", "version": created["version"]}, format="json")
     assert moved.status_code == 200
     again = client.post("/api/v1/cases/", dossier(client_id), format="json")
     assert again.status_code == 200
-    assert again.json()["state"] == "in_review"
+    assert again.json()["state"] == "announced"
     assert Case.objects.count() == 1
 
 
 @pytest.mark.parametrize("change", [
     {"subject_name": "Công ty khác"},
-    {"type": "bulletin"},
+    {"type": "prepaid_sim"},
     {"summary": ""},
     {"data": {"machines": 4}},
     {"contact_email": "khac@example.vn"},
     {"received_at": "2024-03-05T08:30:00+07:00"},
 ])
-def test_same_uuid_different_content_is_409_conflict(api, officer, change):
-    client = api.as_user(officer)
+def test_same_uuid_different_content_is_409_conflict(api, lead, change):
+    client = api.as_user(lead)
     client_id = uuid.uuid4()
     first = client.post("/api/v1/cases/", dossier(client_id), format="json")
     assert first.status_code == 201
@@ -96,17 +115,18 @@ def test_same_uuid_different_content_is_409_conflict(api, officer, change):
     assert case.events.count() == 1
 
 
-def test_same_uuid_from_another_user_is_409_conflict(api, officer, officer2):
+def test_same_uuid_from_another_user_is_409_conflict(api, lead):
+    lead2 = UserFactory(roles=[r.INSPECTION_LEAD])
     client_id = uuid.uuid4()
-    assert api.as_user(officer).post("/api/v1/cases/", dossier(client_id), format="json").status_code == 201
-    response = api.as_user(officer2).post("/api/v1/cases/", dossier(client_id), format="json")
+    assert api.as_user(lead).post("/api/v1/cases/", dossier(client_id), format="json").status_code == 201
+    response = api.as_user(lead2).post("/api/v1/cases/", dossier(client_id), format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "conflict"
     assert Case.objects.count() == 1
 
 
-def test_without_uuid_two_posts_are_two_cases(api, officer):
-    client = api.as_user(officer)
+def test_without_uuid_two_posts_are_two_cases(api, lead):
+    client = api.as_user(lead)
     body = dossier(uuid.uuid4())
     del body["uuid"]
     a = client.post("/api/v1/cases/", body, format="json")
@@ -116,8 +136,24 @@ def test_without_uuid_two_posts_are_two_cases(api, officer):
     assert Case.objects.count() == 2
 
 
-def test_created_case_response(api, officer):
-    response = api.as_user(officer).post("/api/v1/cases/", dossier(uuid.uuid4()), format="json")
+def test_created_case_response(api, lead):
+    response = api.as_user(lead).post("/api/v1/cases/", dossier(uuid.uuid4()), format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["state"] == "planned"
+    assert body["type"] == "printing"
+    assert body["version"] == 1
+    assert body["due_at"] is None  # an inspection has no legal time limit
+    assert body["created_by"]["id"] == lead.pk
+    assert [event["kind"] for event in body["timeline"]] == ["created"]
+    assert {a["action"] for a in body["actions"]} >= {"announce", "cancel"}
+
+
+def test_received_dossier_response(api, officer):
+    """The licensing door answers with the same case detail, its deadline and the officer's first actions."""
+    response = api.as_user(officer).post("/api/v1/licensing/applications/",
+                                         application_body("printing_licence", uuid=str(uuid.uuid4())), format="json")
+    assert response.status_code == 201, response.content
     body = response.json()
     assert body["state"] == "received"
     assert body["type"] == "printing_licence"
@@ -177,7 +213,8 @@ def stored_files() -> list[Path]:
 
 @pytest.fixture
 def case(officer):
-    return case_make(actor=officer)
+    """A licensing application as received, before any file: the files below are the only ones on it."""
+    return application_received(officer)
 
 
 def attachments_url(case) -> str:
@@ -235,7 +272,9 @@ def test_upload_writes_an_attachment_event(api, officer, case):
     assert event.after["name"] == "bien-ban.png"
     assert event.after["size"] == len(data)
     timeline = api.as_user(officer).get(f"/api/v1/cases/{case.pk}/").json()["timeline"]
-    assert timeline[-1]["kind"] == "attachment"
+    # On the timeline (followed by the dossier's completeness check, which the new file triggers).
+    assert [row["after"]["attachment"] for row in timeline if row["kind"] == "attachment"] == [
+        response.json()["uuid"]]
 
 
 def test_the_same_file_twice_is_stored_once(api, officer, officer2, case):
@@ -255,7 +294,8 @@ def test_the_same_file_twice_is_stored_once(api, officer, officer2, case):
 
 
 def test_the_same_file_on_another_case_is_a_new_attachment(api, officer, case):
-    other = case_make(actor=officer, subject_name="Cơ sở in khác")
+    other = application_received(officer, organisation=applicant("printing_licence", name="Cơ sở in khác",
+                                                                 tax_code="1001999888"))
     data = image_bytes("PNG")
     a = api.as_user(officer).post(attachments_url(case), {"file": upload(data, "a.png")}, format="multipart")
     b = api.as_user(officer).post(attachments_url(other), {"file": upload(data, "a.png")}, format="multipart")

@@ -16,6 +16,7 @@ from cases import services
 from cases.models import Attachment, Case, CaseEvent
 
 from .factories import UserFactory, case_make
+from .support_licensing import application_body
 
 pytestmark = pytest.mark.django_db
 
@@ -141,6 +142,7 @@ def test_reporter_reads_but_cannot_write(api, reporter, world, name):
     assert client.get(f"/api/v1/cases/{case.pk}/").status_code == 200
     events_before = case.events.count()
     version_before = case.version
+    files_before = Attachment.objects.filter(case=case).count()  # a licensing dossier's required file
     first_action = "start_review" if name.startswith("lic") else "announce"
 
     note = client.post(f"/api/v1/cases/{case.pk}/notes/", {"text": "Văn phòng ghi chú"}, format="json")
@@ -149,15 +151,19 @@ def test_reporter_reads_but_cannot_write(api, reporter, world, name):
                              {"action": first_action, "version": case.version}, format="json")
     assign = client.post(f"/api/v1/cases/{case.pk}/assign/", {"assignee": None, "version": case.version},
                          format="json")
-    create = client.post("/api/v1/cases/", {"type": "bulletin", "subject_name": "Bản tin X"}, format="json")
+    create = client.post("/api/v1/cases/", {"type": "prepaid_sim", "subject_name": "Điểm bán SIM X"}, format="json")
+    receive = client.post("/api/v1/licensing/applications/", application_body("bulletin"), format="json")
 
-    for response in (note, upload, transition, assign, create):
+    for response in (note, upload, transition, assign, create, receive):
         assert response.status_code == 403, response.content
         assert response.json()["code"] == "permission"
+    # A licensing type is not opened at the bare case door by anyone: its dossier has its own door.
+    bare = client.post("/api/v1/cases/", {"type": "bulletin", "subject_name": "Bản tin X"}, format="json")
+    assert bare.status_code == 400 and bare.json()["code"] == "validation", bare.content
     case.refresh_from_db()
     assert case.events.count() == events_before
     assert case.version == version_before
-    assert not Attachment.objects.filter(case=case).exists()
+    assert Attachment.objects.filter(case=case).count() == files_before
     assert Case.objects.count() == 5
 
 

@@ -12,11 +12,12 @@ from cases import services
 from cases.errors import InvalidTransition, StaleVersion
 from cases.models import Case, CaseEvent, Sequence
 from licensing import services as licensing_services
-from licensing.models import IssuedDocument
+from licensing.models import Dossier, IssuedDocument, Organisation
 from worker.models import OutboxMessage
 
 from .factories import case_make
 from .support_concurrency import run_together, token_client
+from .support_licensing import applicant, application_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,18 +124,21 @@ def test_two_people_with_the_same_version_one_gets_stale_version(officer, head):
 
 def test_the_same_new_case_sent_eight_times_at_once_is_stored_once(officer):
     client_uuid = str(uuid.uuid4())
-    body = {"uuid": client_uuid, "type": "printing_licence", "subject_name": "Công ty TNHH In Thành Công",
-            "subject_address": "Số 5, phố Lê Lợi, TP Thái Bình"}
+    body = application_body("printing_licence", uuid=client_uuid,
+                            organisation=applicant("printing_licence", name="Công ty TNHH In Thành Công"))
     clients = [token_client(officer) for _ in range(8)]
 
-    responses = run_together([lambda c=c: c.post("/api/v1/cases/", body, format="json") for c in clients])
+    responses = run_together([lambda c=c: c.post("/api/v1/licensing/applications/", body, format="json")
+                              for c in clients])
 
     assert _statuses(responses) == [200] * 7 + [201]
     assert len({response.json()["id"] for response in responses}) == 1
     case = Case.objects.get(uuid=client_uuid)
     assert Case.objects.count() == 1
+    assert Dossier.objects.filter(case=case).count() == 1 and Organisation.objects.count() == 1
     assert case.events.filter(kind=CaseEvent.Kind.CREATED).count() == 1
     assert OutboxMessage.objects.filter(task_name="cases.case_intake").count() == 1
+    assert OutboxMessage.objects.filter(task_name="licensing.notification_send").count() == 1  # one receipt email
     # The losers' numbers were rolled back: the reference counter has no gap.
     year = timezone.localtime(case.received_at).year
     assert case.reference == f"GPIN-{year}-00001"

@@ -2,7 +2,8 @@
 
 While it is down every request gets a 503 problem (API) or a readable Vietnamese 503 page, never a 500; once it is
 back requests succeed again without restarting the service; nothing is half-written, and the requests that got a
-503, sent again with the same client uuid, create each case exactly once.
+503, sent again with the same client uuid, create each case exactly once. The writes are dossiers received by an
+officer through /api/v1/licensing/applications/ (each a case, its dossier, its intake and its receipt email).
 
 The service runs as in production (gunicorn, 2 workers) against a private PostgreSQL cluster, so that stopping it
 disturbs no other test process.
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -24,6 +26,7 @@ import redis
 from django.utils import translation
 
 from .conftest import process_end
+from .support_licensing import HCM, application_body
 from .support_private_postgres import PrivatePostgres, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,11 +45,12 @@ print(json.dumps({"token": Token.objects.create(user=user).key, "session": clien
 """
 
 
+APPLICATIONS = "/api/v1/licensing/applications/"
+
+
 def dossier(client_id: str) -> dict:
-    return {"uuid": client_id, "type": "printing_licence", "subject_name": "Công ty TNHH In Hoàng Long",
-            "subject_address": "Số 5 Lý Bôn, TP Thái Bình", "contact_email": "inhoanglong@example.vn",
-            "summary": "Cấp giấy phép hoạt động in lần đầu", "data": {"machines": 3},
-            "received_at": "2024-03-04T08:30:00+07:00"}
+    """A printing licence application received now (a receipt cannot be dated into an ended quarter)."""
+    return application_body("printing_licence", uuid=client_id)
 
 
 class Server:
@@ -143,7 +147,7 @@ def test_database_restart_under_load_gives_503s_then_recovers_with_nothing_half_
             while not stop.is_set():
                 client_id = str(uuid.uuid4())
                 sent = time.monotonic()
-                status, headers, body = service.call("POST", "/api/v1/cases/", dossier(client_id))
+                status, headers, body = service.call("POST", APPLICATIONS, dossier(client_id))
                 with lock:
                     results.append({"uuid": client_id, "status": status, "headers": headers, "body": body,
                                     "sent": sent, "done": time.monotonic()})
@@ -213,24 +217,26 @@ def test_database_restart_under_load_gives_503s_then_recovers_with_nothing_half_
     assert after and {r["status"] for r in after} == {201}
     assert page_after[0] == 200
 
-    # Nothing half-written: every case has its creation event and its intake message, and nothing else is there.
+    # Nothing half-written: every case has its creation event, its dossier and its intake message, and nothing
+    # else is there.
     url = cluster.url("sttt")
     stored = {str(row[0]): row[1:] for row in sql(url, """
         SELECT c.uuid, c.reference,
                (SELECT count(*) FROM cases_caseevent e WHERE e.case_id = c.id AND e.kind = 'created'),
                (SELECT count(*) FROM worker_outboxmessage o
-                 WHERE o.task_name = 'cases.case_intake' AND (o.kwargs->>'case_id')::bigint = c.id)
+                 WHERE o.task_name = 'cases.case_intake' AND (o.kwargs->>'case_id')::bigint = c.id),
+               (SELECT count(*) FROM licensing_dossier d WHERE d.case_id = c.id)
           FROM cases_case c""")}
     answered = {r["uuid"] for r in results if r["status"] in (200, 201)}
     assert answered <= set(stored)
-    assert all(events == 1 and messages == 1 for _ref, events, messages in stored.values()), stored
+    assert all(events == messages == dossiers == 1 for _ref, events, messages, dossiers in stored.values()), stored
     assert sql(url, "SELECT count(*) FROM cases_caseevent e LEFT JOIN cases_case c ON c.id = e.case_id "
                     "WHERE c.id IS NULL")[0][0] == 0
     assert set(stored) <= {r["uuid"] for r in results}
 
     # The requests that got a 503, sent again with the same uuid: each case exists exactly once.
     for r in unavailable:
-        status, _headers, body = service.call("POST", "/api/v1/cases/", dossier(r["uuid"]))
+        status, _headers, body = service.call("POST", APPLICATIONS, dossier(r["uuid"]))
         assert status in (200, 201), body
         assert json.loads(body)["uuid"] == r["uuid"]
     again = sql(url, "SELECT uuid::text, count(*) FROM cases_case GROUP BY uuid")
@@ -240,12 +246,14 @@ def test_database_restart_under_load_gives_503s_then_recovers_with_nothing_half_
         SELECT c.reference,
                (SELECT count(*) FROM cases_caseevent e WHERE e.case_id = c.id AND e.kind = 'created'),
                (SELECT count(*) FROM worker_outboxmessage o
-                 WHERE o.task_name = 'cases.case_intake' AND (o.kwargs->>'case_id')::bigint = c.id)
+                 WHERE o.task_name = 'cases.case_intake' AND (o.kwargs->>'case_id')::bigint = c.id),
+               (SELECT count(*) FROM licensing_dossier d WHERE d.case_id = c.id)
           FROM cases_case c""")
-    assert all(events == 1 and messages == 1 for _ref, events, messages in rows)
+    assert all(events == messages == dossiers == 1 for _ref, events, messages, dossiers in rows)
     # The yearly counter is transactional: a write cut by the outage gave its number back, none is taken twice.
-    references = sorted(reference for reference, _e, _m in rows)
-    assert references == [f"GPIN-2024-{n:05d}" for n in range(1, len(rows) + 1)]
+    references = sorted(reference for reference, *_counts in rows)
+    year = datetime.now(HCM).year
+    assert references == [f"GPIN-{year}-{n:05d}" for n in range(1, len(rows) + 1)]
 
 
 @pytest.mark.parametrize(("path", "api"), [("/api/v1/cases/", True), ("/licensing/", False)])

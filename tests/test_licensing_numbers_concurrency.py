@@ -1,9 +1,10 @@
 """Result numbers ("01/GP-STTTT"): one per issued result, gap-free and never duplicated, whatever runs at once.
 
-Numbers are taken when the result is issued, per series (GP licences, VB written decisions) and per calendar
-year of the decision in Asia/Ho_Chi_Minh. Fifty approvals at the same moment, then issued by the real worker
-(given every message twice) and by threads in this process at the same time, give 01..50; a second delivery
-takes nothing. A decision at 23:30 on 31/12/2019 belongs to 2019, whenever its result is issued.
+Numbers are taken when the result is issued, per series (GP licences, VB written decisions, CV letters: the
+refusals, "01/STTTT-TTBCXB") and per calendar year in Asia/Ho_Chi_Minh. Fifty approvals at the same moment, then
+issued by the real worker (given every message twice) and by threads in this process at the same time, give
+01..50; a second delivery takes nothing. A licence or approval is dated when it is issued: one decided at 23:45 on
+31/12/2019 and issued after midnight is a 2020 result. A refusal letter is dated the head's decision.
 """
 
 import uuid
@@ -114,7 +115,7 @@ def test_fifty_concurrent_approvals_are_numbered_01_to_50_once_by_worker_and_thr
     ]))
     assert [r.status_code for r in responses] == [200] * 54, [r.content[:300] for r in responses if r.status_code != 200]
     assert {r.json()["state"] for r in responses} == {"approved"}
-    year = timezone.localtime(Case.objects.get(pk=case_ids[0]).decided_at, HCM).year
+    year = timezone.localtime(timezone.now(), HCM).year  # the year of issue: the results are issued just below
     outbox = {m.kwargs["case_id"]: m for m in OutboxMessage.objects.filter(task_name="licensing.result_issue")}
     assert sorted(outbox) == sorted(case_ids)
 
@@ -168,41 +169,52 @@ def test_fifty_concurrent_approvals_are_numbered_01_to_50_once_by_worker_and_thr
 
 
 @pytest.mark.django_db
-def test_numbers_restart_at_01_in_the_year_of_the_decision(officer, head, api):
+def test_numbers_restart_at_01_in_the_year_of_issue(officer, head, api):
     with time_machine.travel(local(2019, 12, 20, 9, 0), tick=False):
         late_2019, later_2019, early_2020 = proposed_cases("bulletin", 3, officer=officer)
         [conference] = proposed_cases("press_conference", 1, officer=officer)
-        [refused] = proposed_cases("bulletin", 1, officer=officer, start=4)
+        refused_2019, refused = proposed_cases("bulletin", 2, officer=officer, start=4)
 
     def decide(moment, case_id, action="approve", note=""):
         with time_machine.travel(moment, tick=False):
             case_services.case_transition(case_id=case_id, actor=head, action=action, note=note)
 
+    def issue(moment, *calls):
+        with time_machine.travel(moment, tick=False):
+            for task, case_id in calls:
+                task(case_id=case_id)
+
+    result, letter = licensing_services.result_issue, licensing_services.refusal_letter_issue
     decide(local(2019, 12, 31, 23, 30), late_2019)  # 16:30 UTC: still 2019 in Thái Bình
+    issue(local(2019, 12, 31, 23, 31), (result, late_2019))
     decide(local(2019, 12, 31, 23, 40), conference)
-    decide(local(2019, 12, 31, 23, 45), later_2019)
+    issue(local(2019, 12, 31, 23, 41), (result, conference))
+    decide(local(2019, 12, 31, 23, 45), later_2019)  # its result is not written before midnight
+    decide(local(2019, 12, 31, 23, 50), refused_2019, "refuse", "Bản tin trùng tên với bản tin đã được cấp phép.")
     decide(local(2020, 1, 1, 0, 10), early_2020)
     decide(local(2020, 1, 1, 0, 15), refused, "refuse", "Bản tin trùng tên với bản tin đã được cấp phép.")
 
-    # The worker catches up after midnight, in another order: the decision's year sets the series, not the clock.
-    with time_machine.travel(local(2020, 1, 1, 0, 20), tick=False):
-        licensing_services.result_issue(case_id=early_2020)
-        licensing_services.result_issue(case_id=late_2019)
-        licensing_services.refusal_letter_issue(case_id=refused)
-        licensing_services.result_issue(case_id=later_2019)
-        licensing_services.result_issue(case_id=conference)
+    # The worker catches up after midnight, in another order. A result is dated, numbered and registered when it
+    # is issued: the licence decided at 23:45 is the second of 2020. A refusal letter is dated the decision.
+    issue(local(2020, 1, 1, 0, 20), (result, early_2020), (letter, refused), (result, later_2019),
+          (letter, refused_2019))
 
     documents = {d.case_id: (d.series, d.year, d.number, d.number_text) for d in IssuedDocument.objects.all()}
     assert documents == {
         late_2019: ("GP", 2019, 1, "01/GP-STTTT"),
-        later_2019: ("GP", 2019, 2, "02/GP-STTTT"),
         early_2020: ("GP", 2020, 1, "01/GP-STTTT"),
+        later_2019: ("GP", 2020, 2, "02/GP-STTTT"),
         conference: ("VB", 2019, 1, "01/VB-STTTT"),
-        refused: ("VB", 2020, 1, "01/VB-STTTT"),  # a refusal letter is a VB too: the 2020 VB series begins
+        # Refusals are official letters, in a series of their own (never a VB number), by the decision's year.
+        refused_2019: ("CV", 2019, 1, "01/STTTT-TTBCXB"),
+        refused: ("CV", 2020, 1, "01/STTTT-TTBCXB"),
     }
     assert sorted(Sequence.objects.filter(key__startswith="document:").values_list("key", "year", "last_value")) == [
-        ("document:GP", 2019, 2), ("document:GP", 2020, 1), ("document:VB", 2019, 1), ("document:VB", 2020, 1)]
-    assert Permit.objects.get(case_id=late_2019).issued_at == datetime(2019, 12, 31, 16, 30, tzinfo=UTC)
+        ("document:CV", 2019, 1), ("document:CV", 2020, 1), ("document:GP", 2019, 1), ("document:GP", 2020, 2),
+        ("document:VB", 2019, 1)]
+    assert Permit.objects.get(case_id=late_2019).issued_at == datetime(2019, 12, 31, 16, 31, tzinfo=UTC)
+    assert Permit.objects.get(case_id=later_2019).issued_at == datetime(2019, 12, 31, 17, 20, tzinfo=UTC)
+    assert not Permit.objects.filter(case_id__in=[refused_2019, refused]).exists()
 
     client = api.as_user(head)
     first_2019, first_2020 = (IssuedDocument.objects.get(case_id=c) for c in (late_2019, early_2020))
@@ -212,10 +224,15 @@ def test_numbers_restart_at_01_in_the_year_of_the_decision(officer, head, api):
     assert "Thái Bình, ngày 31 tháng 12 năm 2019" in lines_2019
     assert "Thái Bình, ngày 01 tháng 01 năm 2020" in lines_2020
     assert date_line_expected(local(2020, 1, 1, 0, 10)) == "Thái Bình, ngày 01 tháng 01 năm 2020"
+    # The letter written after midnight for a refusal of 31/12/2019 carries the decision's day and 2019 number.
+    letter_2019 = docx_lines(download(client, IssuedDocument.objects.get(case_id=refused_2019).pk)[1])
+    assert "Số: 01/STTTT-TTBCXB" in letter_2019
+    assert "Thái Bình, ngày 31 tháng 12 năm 2019" in letter_2019
 
     # The registry by year of issue: both "01/GP-STTTT", told apart by their dates.
     in_2020 = client.get("/api/v1/licensing/permits/", {"issued_after": "2020-01-01T00:00:00+07:00"}).json()
-    assert [(p["case"], p["number_text"]) for p in in_2020["results"]] == [(early_2020, "01/GP-STTTT")]
+    assert sorted((p["case"], p["number_text"]) for p in in_2020["results"]) == sorted(
+        [(early_2020, "01/GP-STTTT"), (later_2019, "02/GP-STTTT")])
     in_2019 = client.get("/api/v1/licensing/permits/", {"issued_before": "2020-01-01T00:00:00+07:00"}).json()
     assert sorted((p["case"], p["number_text"]) for p in in_2019["results"]) == sorted(
-        [(late_2019, "01/GP-STTTT"), (later_2019, "02/GP-STTTT"), (conference, "01/VB-STTTT")])
+        [(late_2019, "01/GP-STTTT"), (conference, "01/VB-STTTT")])

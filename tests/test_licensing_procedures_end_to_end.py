@@ -1,14 +1,15 @@
 """Each of the six licensing procedures, end to end through the API, on PostgreSQL with a real Celery worker.
 
 Receipt (due date on Vietnam's calendar) → intake by the worker (least-loaded officer) → required files →
-review → supplement (clock paused, dossier changed, due date recomputed) → proposal → the head's approval →
-the worker issues the numbered DOCX and the permit → the applicant is emailed at each step.
-Then the other endings: refusal with written reasons, withdrawal, an incomplete dossier, an apology with a new
-appointment date, and the revocation of an issued permit.
+review → supplement (clock paused, dossier changed, due date recomputed) → proposal → the head's grant →
+the numbered DOCX and the permit, dated when they are issued → the applicant is emailed at each step.
+Then the other endings: refusal with written reasons (an official letter), withdrawal, an incomplete dossier, an
+apology with a new appointment date, and the revocation of an issued permit.
 
-The test process travels in time (time-machine) so that receipts, supplements and decisions fall on real
+The test process travels in time (time-machine) so that receipts, supplements, decisions and issues fall on real
 calendar dates (Tết 2020, the make-up Saturday 04/05/2019); the worker runs in real time and takes every date
-it needs from the database.
+it needs from the database. A result is dated the moment it is issued, so in the granted scenarios the test
+issues it itself, a minute after the decision, with the task the worker runs (`results_issued_here`).
 """
 
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from django.utils import timezone
 
 from cases import services as case_services
 from cases.models import Case, CaseEvent, Sequence
+from licensing import tasks as licensing_tasks
 from licensing.models import Dossier, IssuedDocument, Notification, Permit
 from licensing.procedures import PROCEDURES
+from worker.models import OutboxMessage
 
 from .conftest import wait_for
 from .factories import case_make
@@ -63,17 +66,23 @@ class Scenario:
     supplement_received_at: datetime
     due_after_supplement: datetime  # recomputed when the clock resumes
     decided_at: datetime
-    date_line: str
-    number: str  # GP and VB series, each restarting at 01 in each year of decision
+    date_line: str  # the day the result is issued (a minute after the decision)
+    number: str  # GP and VB series, each restarting at 01 in each year of issue
     summary: str  # the case's summary (trích yếu) after the supplement: the permit's title
     changes: dict  # what the applicant's supplement changes in the dossier
     document_lines: list[str] = field(default_factory=list)  # "Label: value" lines of the DOCX body
     stale_lines: list[str] = field(default_factory=list)  # what the supplement replaced: not in the DOCX
 
+    @property
+    def issued_at(self) -> datetime:
+        """When the result is written: it is dated, numbered and registered then."""
+        return self.decided_at + timedelta(minutes=1)
 
-# One worker serves the six (it takes seconds to start), in the order of their decisions, so the numbers run
-# per series and year of decision: VB 2019: 01 print_registration, 02 press_conference; GP 2019:
-# 01 publication_import; GP 2020: 01 bulletin, 02 noncommercial_publication, 03 printing_licence.
+
+# One worker serves the six (it takes seconds to start), in the order of their decisions, each issued a minute
+# after its decision, so the numbers run per series and year of issue: VB 2019: 01 print_registration,
+# 02 press_conference; GP 2019: 01 publication_import; GP 2020: 01 bulletin, 02 noncommercial_publication,
+# 03 printing_licence.
 SCENARIOS = [
     Scenario(
         # 12 hours from receipt; the supplement took 2 of them off the clock.
@@ -169,7 +178,38 @@ SCENARIOS = [
 ]
 
 
+# The legal bases, cited in full, the department's mandate first (cases.LegalInstrument, migration 0009).
+MANDATE = ("Căn cứ Thông tư liên tịch số 06/2016/TTLT-BTTTT-BNV ngày 10 tháng 3 năm 2016 của Bộ Thông tin và "
+           "Truyền thông và Bộ Nội vụ hướng dẫn chức năng, nhiệm vụ, quyền hạn và cơ cấu tổ chức của Sở Thông tin "
+           "và Truyền thông thuộc Ủy ban nhân dân tỉnh, thành phố trực thuộc Trung ương;")
+PRESS_LAW = ["Căn cứ Luật Báo chí số 103/2016/QH13 ngày 05 tháng 4 năm 2016;"]
+PRINTING = ["Căn cứ Nghị định số 60/2014/NĐ-CP ngày 19 tháng 6 năm 2014 của Chính phủ quy định về hoạt động in;",
+            "Căn cứ Nghị định số 25/2018/NĐ-CP ngày 28 tháng 02 năm 2018 của Chính phủ sửa đổi, bổ sung một số điều "
+            "của Nghị định số 60/2014/NĐ-CP ngày 19 tháng 6 năm 2014 của Chính phủ quy định về hoạt động in;"]
+PUBLISHING = ["Căn cứ Luật Xuất bản số 19/2012/QH13 ngày 20 tháng 11 năm 2012;",
+              "Căn cứ Nghị định số 195/2013/NĐ-CP ngày 21 tháng 11 năm 2013 của Chính phủ quy định chi tiết một số "
+              "điều và biện pháp thi hành Luật Xuất bản;"]
+LEGAL_BASES = {"press_conference": PRESS_LAW, "bulletin": PRESS_LAW, "printing_licence": PRINTING,
+               "print_registration": PRINTING, "noncommercial_publication": PUBLISHING,
+               "publication_import": PUBLISHING}
+
+
 # --- Helpers -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def results_issued_here(monkeypatch):
+    """The worker gets every message but the results' issue. A result is dated when it is issued and the worker's
+    clock is the real one: the test issues each result itself, under the scenario's clock, with the worker's task."""
+    import worker.outbox
+
+    dispatch = worker.outbox.outbox_dispatch
+
+    def dispatch_but_results(*, message_id: int, task_name: str) -> bool:
+        return False if task_name == "licensing.result_issue" else dispatch(message_id=message_id,
+                                                                             task_name=task_name)
+
+    monkeypatch.setattr(worker.outbox, "outbox_dispatch", dispatch_but_results)
 
 
 def ok(response, status: int = 200) -> dict:
@@ -297,11 +337,15 @@ def granted_end_to_end(scenario: Scenario, *, officer, officer2, head) -> None:
         proposed = act(officer_api, case_id, "propose_grant", resumed["version"])
         assert (proposed["state"], proposed["proposal"]) == ("proposed", "grant")
 
-        # The head approves; the worker numbers and issues the result.
+        # The head grants; a minute later the result is numbered and issued, by the task the worker runs.
         clock.move_to(scenario.decided_at)
         approved = act(head_api, case_id, "approve", proposed["version"])
-        assert approved["state"] in {"approved", "issued"}
+        assert approved["state"] == "approved"
         assert when(approved["decided_at"]) == scenario.decided_at
+        clock.move_to(scenario.issued_at)
+        message = OutboxMessage.objects.get(task_name="licensing.result_issue", kwargs__case_id=case_id,
+                                            done_at__isnull=True)
+        licensing_tasks.result_issue(case_id=case_id, outbox_id=message.pk)
 
     wait_for(lambda: Case.objects.get(pk=case_id).state == "issued", message=f"the {procedure} result")
     issued = application(head_api, case_id)
@@ -322,7 +366,8 @@ def granted_end_to_end(scenario: Scenario, *, officer, officer2, head) -> None:
     lines = docx_lines(content)
     assert f"Số: {number}" in lines
     assert scenario.date_line in lines
-    assert date_line_expected(scenario.decided_at) == scenario.date_line
+    assert date_line_expected(scenario.issued_at) == scenario.date_line
+    assert [line for line in lines if line.startswith("Căn cứ ")] == [MANDATE, *LEGAL_BASES[procedure]]
     assert spec.result_title in lines
     assert scenario.summary in lines
     holder = body["organisation"]["name"]
@@ -333,7 +378,7 @@ def granted_end_to_end(scenario: Scenario, *, officer, officer2, head) -> None:
     for line in scenario.stale_lines:
         assert line not in lines, (procedure, line)
 
-    # The permits registry: the holder, the number, the decision time, the document.
+    # The permits registry: the holder, the number, the time of issue, the document.
     listed = ok(head_api.get("/api/v1/licensing/permits/", {"procedure": procedure}))
     assert listed["count"] == 1
     [permit] = listed["results"]
@@ -341,7 +386,7 @@ def granted_end_to_end(scenario: Scenario, *, officer, officer2, head) -> None:
     assert permit["result_unit"] == series
     assert permit["holder"]["name"] == holder
     assert permit["holder"]["tax_code"] == body["organisation"]["tax_code"]
-    assert when(permit["issued_at"]) == scenario.decided_at
+    assert when(permit["issued_at"]) == scenario.issued_at
     assert permit["revoked"] is False
     assert permit["document"]["id"] == document["id"]
     assert permit["case_reference"] == issued["reference"]
@@ -375,14 +420,14 @@ def granted_end_to_end(scenario: Scenario, *, officer, officer2, head) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_six_procedures_granted_end_to_end(celery_worker, officer, officer2, head):
+def test_six_procedures_granted_end_to_end(celery_worker, results_issued_here, officer, officer2, head):
     for scenario in sorted(SCENARIOS, key=lambda s: s.decided_at):
         granted_end_to_end(scenario, officer=officer, officer2=officer2, head=head)
 
-    # Two series, each numbered per calendar year of the decision.
+    # Two series, each numbered per calendar year of issue.
     numbers = {(p.procedure, p.number_text, timezone.localtime(p.issued_at, HCM).year)
                for p in Permit.objects.all()}
-    assert numbers == {(s.procedure, s.number, s.decided_at.year) for s in SCENARIOS}
+    assert numbers == {(s.procedure, s.number, s.issued_at.year) for s in SCENARIOS}
     counters = Sequence.objects.filter(key__startswith="document:").values_list("key", "year", "last_value")
     assert sorted(counters) == [("document:GP", 2019, 1), ("document:GP", 2020, 3), ("document:VB", 2019, 2)]
 
@@ -411,7 +456,8 @@ def test_refusal_withdrawal_incomplete_apology_and_revocation(celery_worker, off
         ok(officer_api.post(f"/api/v1/cases/{received[procedure]['id']}/attachments/",
                             {"file": file, "kind": kind}, format="multipart"), 201)
 
-    # Refusal: reasons are required of the officer and of the head; the letter carries them, in the VB series.
+    # Refusal: reasons are required of the officer and of the head; the official letter carries them, numbered
+    # in the letters' own series (CV).
     refused_id = received["printing_licence"]["id"]
     attach("printing_licence")
     version = act(officer_api, refused_id, "start_review", fresh("printing_licence")["version"])["version"]
@@ -493,16 +539,22 @@ def test_refusal_withdrawal_incomplete_apology_and_revocation(celery_worker, off
                        message="the apology slip")
 
     refused = application(head_api, refused_id)
-    assert refused["result_number"] == "01/VB-STTTT"
+    assert refused["result_number"] == "01/STTTT-TTBCXB"
     assert [d["kind"] for d in refused["documents"]] == ["refusal"]
     response, content = download(officer_api, refusal.pk)
     assert response.status_code == 200
     lines = docx_lines(content)
-    assert "Số: 01/VB-STTTT" in lines
+    assert "Số: 01/STTTT-TTBCXB" in lines
     assert date_line_expected(when(refused["decided_at"])) in lines
-    assert PROCEDURES["printing_licence"].refusal_title in lines
+    assert "V/v Từ chối cấp giấy phép hoạt động in" in lines
     assert "Kính gửi: Công ty TNHH In Hoàng Long" in lines
-    assert f"Lý do từ chối: {reasons}" in lines
+    received_on = timezone.localtime(when(refused["received_at"]), HCM).strftime("%d/%m/%Y")
+    assert (f"Ngày {received_on}, Sở Thông tin và Truyền thông nhận được hồ sơ đề nghị cấp giấy phép hoạt động in "
+            f"của Công ty TNHH In Hoàng Long ({refused['summary']}), mã hồ sơ {refused['reference']}.") in lines
+    [grounds] = [line for line in lines if line.startswith("Sau khi xem xét hồ sơ, căn cứ ")]
+    assert grounds.endswith(f"không chấp thuận hồ sơ nêu trên với lý do như sau: {reasons}")
+    assert any(line.startswith("Trường hợp không đồng ý với nội dung trả lời này") for line in lines)
+    assert not any("khác với đề xuất" in line for line in lines)  # the head agreed with the officer
     assert head.get_full_name() in lines
     assert not Permit.objects.filter(case_id=refused_id).exists()
 

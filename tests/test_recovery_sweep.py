@@ -1,17 +1,18 @@
 """Redis goes down while a dossier is received: the request still succeeds, and nothing is lost or done twice."""
 
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
 
 from cases.models import Case, CaseEvent
+from licensing.models import Notification
 from worker.models import OutboxMessage
 from worker.tasks import outbox_recovery_sweep
 
 from .conftest import wait_for
 from .support_concurrency import token_client, worker_successes
+from .support_licensing import school_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,11 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REQUEST_BUDGET_SECONDS = 5.0
 
 
-def _receive(client, subject_name: str):
-    body = {"uuid": str(uuid.uuid4()), "type": "printing_licence", "subject_name": subject_name,
-            "subject_address": "Xã Vũ Hội, huyện Vũ Thư, tỉnh Thái Bình"}
+def _receive(client, n: int):
+    """The n-th school's bulletin dossier, received through the licensing door (with its own uuid)."""
     started = time.monotonic()
-    response = client.post("/api/v1/cases/", body, format="json")
+    response = client.post("/api/v1/licensing/applications/", school_application(n), format="json")
     return response, time.monotonic() - started
 
 
@@ -44,7 +44,7 @@ def test_case_received_while_the_broker_is_down_is_taken_in_by_the_recovery_swee
     client = token_client(officer)
 
     # Broker up: the first dossier goes through the proxy to the worker at once.
-    response, _ = _receive(client, "Công ty CP In Thái Bình")
+    response, _ = _receive(client, 1)
     assert response.status_code == 201
     first_id = response.json()["id"]
     wait_for(lambda: _intake_message(first_id).done_at, message="the first intake")
@@ -52,7 +52,7 @@ def test_case_received_while_the_broker_is_down_is_taken_in_by_the_recovery_swee
 
     # Broker down: the request is answered quickly and the case is stored, its task kept in the outbox.
     broker_proxy.stop()
-    response, elapsed = _receive(client, "Cơ sở in Quang Trung")
+    response, elapsed = _receive(client, 2)
     assert response.status_code == 201, response.content
     assert elapsed < REQUEST_BUDGET_SECONDS
     case = Case.objects.get(pk=response.json()["id"])
@@ -72,8 +72,10 @@ def test_case_received_while_the_broker_is_down_is_taken_in_by_the_recovery_swee
 
     # Broker back: the sweep resends it and the worker completes the intake, once.
     broker_proxy.start()
-    assert outbox_recovery_sweep() == 2  # the intake and the refresh of the quarterly figures
+    # The intake, the refresh of the quarterly figures and the applicant's receipt email.
+    assert outbox_recovery_sweep() == 3
     wait_for(lambda: _intake_message(case.pk).done_at, message="the resent intake")
+    wait_for(lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(), message="every resent task")
     assert outbox_recovery_sweep() == 0  # sent and done: never sent again
 
     message.refresh_from_db()
@@ -87,5 +89,7 @@ def test_case_received_while_the_broker_is_down_is_taken_in_by_the_recovery_swee
     assert first.events.filter(kind=CaseEvent.Kind.INTAKE).count() == 1
     assert OutboxMessage.objects.filter(task_name="cases.case_intake").count() == 2
     assert not OutboxMessage.objects.filter(done_at__isnull=True).exists()
-    # Intake and refresh are batched: the worker's batch runs did the four rows (two cases × intake, refresh).
-    assert sum(int(n) for n in worker_successes(celery_worker, "worker.outbox_batch_run")) == 4
+    assert Notification.objects.filter(case__in=[case, first], key="received", sent_at__isnull=False).count() == 2
+    # Intake, refresh and receipt emails are batched: the worker's batch runs did the six rows (two cases × intake,
+    # refresh, email).
+    assert sum(int(n) for n in worker_successes(celery_worker, "worker.outbox_batch_run")) == 6

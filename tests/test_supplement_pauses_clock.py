@@ -313,7 +313,9 @@ def test_resumed_case_comes_back_into_the_queries(officer):
     assert case.due_at == close(2019, 12, 11)
     assert case.pk in due_soon_ids(vn(2019, 12, 9, 18))  # 47 h before Wed 17:00
     assert case.pk not in due_soon_ids(vn(2019, 12, 9, 16))  # 49 h before
-    assert case.pk in overdue_ids(vn(2019, 12, 11, 17, 0, 1))
+    # Due at 17:00, read to the minute: still on time during the due minute, late from 17:01.
+    assert case.pk not in overdue_ids(vn(2019, 12, 11, 17, 0, 59))
+    assert case.pk in overdue_ids(vn(2019, 12, 11, 17, 1))
 
 
 # --- Paused on the last day, or already late ---------------------------------------------------------

@@ -49,6 +49,7 @@ def _snapshot(case: Case) -> dict:
 def test_intake_twice_assigns_once(officer, officer2):
     case = case_make(actor=officer)
     message = _outbox(case, "cases.case_intake")
+    received = _snapshot(case)["events"]  # the receipt, and the dossier's file with its completeness check
 
     case_tasks.case_intake(case_id=case.pk, outbox_id=message.pk)
     after_first = _snapshot(case)
@@ -58,7 +59,9 @@ def test_intake_twice_assigns_once(officer, officer2):
     assert _snapshot(case) == after_first
     assert after_first["assignee"] == officer.pk
     assert after_first["intake_completed_at"] is not None
-    assert [kind for _, kind, _ in after_first["events"]] == ["created", "assignment", "intake"]
+    assert [kind for _, kind, _ in received] == ["created", "attachment", "dossier"]
+    assert after_first["events"][:len(received)] == received
+    assert [kind for _, kind, _ in after_first["events"][len(received):]] == ["assignment", "intake"]
     assert done_at is not None
     assert OutboxMessage.objects.get(pk=message.pk).done_at == done_at
 

@@ -166,14 +166,25 @@ class CaseFilesApi(Endpoint):
 
     def __init__(self, api, officer):
         self.case = case_make(actor=officer)
+        self._baseline()
         self.client = api.as_user(officer)
         self.url = f"/api/v1/cases/{self.case.pk}/attachments/"
+
+    def _baseline(self):
+        """A licensing case is received with its dossier's required file: what this test sends comes after it."""
+        self.before = {"files": set(Attachment.objects.values_list("pk", flat=True)),
+                       "events": set(CaseEvent.objects.filter(kind=CaseEvent.Kind.ATTACHMENT)
+                                     .values_list("pk", flat=True))}
+
+    def new_attachment(self):
+        return Attachment.objects.exclude(pk__in=self.before["files"]).get()
 
     def fields(self):
         return {"description": "Hồ sơ", "kind": "other"}
 
     def stored(self):
-        return [*Attachment.objects.all(), *CaseEvent.objects.filter(kind=CaseEvent.Kind.ATTACHMENT)]
+        return [*Attachment.objects.exclude(pk__in=self.before["files"]),
+                *CaseEvent.objects.filter(kind=CaseEvent.Kind.ATTACHMENT).exclude(pk__in=self.before["events"])]
 
 
 class CaseFilesPage(CaseFilesApi):
@@ -182,6 +193,7 @@ class CaseFilesPage(CaseFilesApi):
 
     def __init__(self, client, officer):
         self.case = case_make(actor=officer)
+        self._baseline()
         client.force_login(officer)
         self.client = client
         self.url = f"/licensing/cases/{self.case.pk}/attachments/"
@@ -277,9 +289,10 @@ def test_the_same_valid_file_is_accepted_so_the_refusals_are_about_the_content(e
 def test_the_default_size_limit_of_case_files_is_enforced(api, officer, settings):
     settings.ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
     endpoint = CaseFilesApi(api, officer)
+    before = media_files(settings)
     response = endpoint.send(pdf(20 * 1024 * 1024 + 1), "ho-so-lon.pdf")
     assert "20" in assert_refused(endpoint, response)
-    assert endpoint.stored() == [] and media_files(settings) == set()
+    assert endpoint.stored() == [] and media_files(settings) == before
 
 
 # --- Path-like file names ---------------------------------------------------------------------------------------
@@ -318,7 +331,7 @@ def test_path_like_names_never_reach_the_file_system(endpoint, sent, kept, setti
         assert stored == photo.file.name
         assert re.fullmatch(rf"inspections/photos/\d{{4}}/\d{{2}}/{photo.pk}\.jpg", stored), stored
     else:
-        attachment = Attachment.objects.get()
+        attachment = endpoint.new_attachment()
         assert stored == attachment.file.name
         assert re.fullmatch(rf"cases/\d{{4}}/\d{{2}}/{attachment.uuid}\.png", stored), stored
         name = attachment.original_name

@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Attachment, CalendarDay, Case, CaseEvent, CaseType, CaseTypeTerms, Sequence
+from .models import (
+    Attachment,
+    CalendarDay,
+    Case,
+    CaseEvent,
+    CaseType,
+    CaseTypeTerms,
+    LegalInstrument,
+    Sequence,
+    TermsLegalBasis,
+)
 
 
 class CaseTypeTermsInline(admin.TabularInline):
@@ -19,6 +29,38 @@ class CaseTypeAdmin(admin.ModelAdmin):
     list_filter = ("domain", "active")
     search_fields = ("code", "name_vi", "name_en")
     inlines = [CaseTypeTermsInline]
+
+
+class TermsLegalBasisInline(admin.TabularInline):
+    model = TermsLegalBasis
+    extra = 0
+    autocomplete_fields = ("instrument",)
+    ordering = ("position",)
+
+
+@admin.register(CaseTypeTerms)
+class CaseTypeTermsAdmin(admin.ModelAdmin):
+    """A procedure's terms and the legal bases its documents cite, in order."""
+
+    list_display = ("case_type", "effective_from", "result_unit", "limit_amount", "limit_unit")
+    list_filter = ("case_type__domain", "case_type")
+    inlines = [TermsLegalBasisInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LegalInstrument)
+class LegalInstrumentAdmin(admin.ModelAdmin):
+    """Laws, decrees and circulars cited in full by the documents; the agency's mandate is cited first."""
+
+    list_display = ("kind", "number", "issued_on", "issuer", "title", "mandate", "repealed_on")
+    list_filter = ("kind", "mandate")
+    search_fields = ("number", "title", "issuer")
+    date_hierarchy = "issued_on"
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # documents issued under it cite it; mark it no longer in force instead
 
 
 @admin.register(CalendarDay)

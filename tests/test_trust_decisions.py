@@ -319,3 +319,38 @@ def test_timeline_marks_against_proposal_and_failures_for_people(api, officer, h
     assert "Quyết định khác với đề xuất của chuyên viên" in html
     assert "disk full" in html
     assert timedelta(0) <= timezone.now() - case.decided_at < timedelta(minutes=5)
+
+
+def test_an_administrator_corrects_the_legal_bases_in_the_admin_and_the_next_licence_cites_them(api, officer, head,
+                                                                                               client):
+    from datetime import date
+
+    from django.urls import reverse
+
+    from cases.models import CaseTypeTerms, LegalInstrument
+
+    from .factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert client.get(reverse("admin:cases_legalinstrument_changelist")).status_code == 200
+    added = client.post(reverse("admin:cases_legalinstrument_add"), {
+        "kind": "Thông tư", "number": "48/2016/TT-BTTTT", "issued_on": "2016-12-30",
+        "issuer": "Bộ trưởng Bộ Thông tin và Truyền thông",
+        "title": "quy định việc cấp giấy phép hoạt động báo in, ... xuất bản bản tin", "repealed_on": ""})
+    assert added.status_code == 302, added.content[:2000]
+    instrument = LegalInstrument.objects.get(number="48/2016/TT-BTTTT")
+    terms = CaseTypeTerms.objects.get(case_type__code="bulletin", effective_from=date(2015, 1, 1))
+    page = client.get(reverse("admin:cases_casetypeterms_change", args=[terms.pk]))
+    assert page.status_code == 200 and "103/2016/QH13" in page.content.decode()
+    terms.bases.create(instrument=instrument, position=5)
+
+    case = receive(api, officer)
+    act(api, officer, case, "propose_grant")
+    act(api, head, case, "approve")
+    bases = [line for line in document_text(licensing_services.result_issue(case_id=case.pk))
+             if line.startswith("Căn cứ")]
+    assert bases[-1] == ("Căn cứ Thông tư số 48/2016/TT-BTTTT ngày 30 tháng 12 năm 2016 của Bộ trưởng Bộ Thông tin và "
+                         "Truyền thông quy định việc cấp giấy phép hoạt động báo in, ... xuất bản bản tin;")
+    # An instrument is never deleted (documents cite it): it is marked no longer in force.
+    assert client.post(reverse("admin:cases_legalinstrument_delete", args=[instrument.pk]),
+                       {"post": "yes"}).status_code == 403

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from cases import views as case_views
 from cases.api.docs import SwaggerDocsView
-from cases.api.problems import DATABASE_ERRORS, api_not_found, api_server_error
+from cases.api.problems import DATABASE_ERRORS, api_bad_request, api_not_found, api_server_error
 from cases.login import ThrottledLoginView
 
 urlpatterns = [
@@ -27,6 +27,15 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 # Media files are never served as static files: attachments leave only through the API's permission checks.
+
+
+def handler400(request, exception=None):
+    # A request Django refused outside a view (a SuspiciousOperation: a body too large, a disallowed host...).
+    if request.path.startswith("/api/"):
+        return api_bad_request(request, exception)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
 
 
 def handler404(request, exception=None):

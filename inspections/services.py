@@ -7,6 +7,7 @@ in a campaign whose state has just moved on.
 
 import hashlib
 import json
+import logging
 import uuid as uuid_lib
 from collections import Counter
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -449,7 +450,10 @@ def _decimal(value, places: int, field: str) -> Decimal | None:
         _invalid(field, _("A number is required."))
     if not number.is_finite():
         _invalid(field, _("A number is required."))
-    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    try:
+        return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:  # more digits than the decimal context holds (1e30): far out of any range
+        _invalid(field, _("The number is out of range."))
 
 
 def _finding_content(*, uuid, target_id: int, item_id: int, result: str, note: str, latitude, longitude, accuracy,
@@ -607,6 +611,11 @@ def findings_batch_submit(*, actor, items: list[dict]) -> list[BatchResult]:
                 with transaction.atomic():
                     finding, created = finding_submit(actor=actor, **item)
             except DomainError as error:
+                results[index] = BatchResult(status=error.status, error=error)
+            except (DataError, IntegrityError) as exc:  # the database refused this item only: it costs only itself
+                logging.getLogger(__name__).warning("finding %s of a batch refused by the database: %s",
+                                                    item.get("uuid"), exc)
+                error = ValidationFailed(_("The finding could not be stored as sent."))
                 results[index] = BatchResult(status=error.status, error=error)
             else:
                 results[index] = BatchResult(status=201 if created else 200, finding=finding)

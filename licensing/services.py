@@ -133,7 +133,9 @@ def dossier_update(*, case_id: int, actor, fields: dict, version: int) -> Dossie
             raise StaleVersion(extra={"current_version": case.version})
         if case.state not in {State.RECEIVED, State.IN_REVIEW, State.SUPPLEMENT_REQUESTED}:
             raise InvalidTransition(_("The dossier can no longer be changed."), extra={"state": case.state})
-        dossier = Dossier.objects.select_for_update().get(case=case)
+        dossier = Dossier.objects.select_for_update().filter(case=case).first()
+        if dossier is None:  # a case opened without its procedure's dossier (before applications were the only door)
+            raise Conflict(_("This case has no dossier to change."))
         valid_fields = _fields_validate(PROCEDURES[case.case_type.code], fields, received_at=case.received_at)
         before = {k: v for k, v in dossier.fields.items() if valid_fields.get(k) != v}
         after = {k: v for k, v in valid_fields.items() if dossier.fields.get(k) != v}

@@ -2,7 +2,9 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +19,9 @@ PROBLEM_BASE = "https://sotttt.example/problems/"
 # The database cannot be reached (down, restarting, connection lost): the client should try again shortly.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 DATABASE_RETRY_AFTER_SECONDS = 5
+# A body Django refuses to read (over DATA_UPLOAD_MAX_MEMORY_SIZE, DATA_UPLOAD_MAX_NUMBER_FIELDS or
+# DATA_UPLOAD_MAX_NUMBER_FILES): raised when a view first reads it.
+BODY_REFUSED_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 logger = logging.getLogger("sttt.errors")
 
@@ -49,6 +54,9 @@ def problem_exception_handler(exc, context):
     instance = request.get_full_path() if request is not None else ""
     if isinstance(exc, DATABASE_ERRORS):
         return database_unavailable(request, exc)
+    if isinstance(exc, BODY_REFUSED_ERRORS):
+        body = body_refused_problem(exc, instance=instance)
+        return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, DomainError):
         body = problem(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
                        instance=instance, **exc.extra)
@@ -82,6 +90,32 @@ def problem_exception_handler(exc, context):
 def _json_problem(request, status_code: int, code: str, title: str) -> JsonResponse:
     return JsonResponse(problem(status_code=status_code, code=code, title=title, instance=request.get_full_path()),
                         status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def body_refused_problem(exc, *, instance: str = "") -> dict:
+    """The problem for a body Django would not read: 413 when it is too large, 400 when it has too many fields
+    or files."""
+    if isinstance(exc, RequestDataTooBig):
+        return problem(status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="payload_too_large",
+                       title=_("The request is too large."),
+                       detail=_("The request body is larger than %(max)d bytes. Files are sent one by one "
+                                "to their upload endpoints.") % {"max": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+                       instance=instance, max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    if isinstance(exc, TooManyFilesSent):
+        message = _("At most %(max)d files per request.") % {"max": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    else:
+        message = _("At most %(max)d fields per request.") % {"max": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    return problem(status_code=status.HTTP_400_BAD_REQUEST, code="validation", title=_("The data sent is not valid."),
+                   detail=message, instance=instance, errors={"non_field_errors": [message]})
+
+
+def api_bad_request(request, exception=None):
+    """config.urls.handler400 for /api/: a request Django refused before or outside a view (a body too large for
+    a middleware that read it, a disallowed host...) is a problem too."""
+    if isinstance(exception, BODY_REFUSED_ERRORS):
+        body = body_refused_problem(exception, instance=request.get_full_path())
+        return JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+    return _json_problem(request, status.HTTP_400_BAD_REQUEST, "bad_request", _("The request could not be read."))
 
 
 def api_not_found(request, exception=None):

@@ -96,7 +96,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         case = services.case_assign(case_id=case.pk, actor=request.user, **serializer.validated_data)
         return self._detail(case)
 
-    @extend_schema(request=s.NoteSerializer, responses={201: s.EventSerializer})
+    @extend_schema(request=s.NoteSerializer, responses={201: s.EventSerializer, 200: s.EventSerializer})
     @action(detail=True, methods=["post"], url_path="notes")
     def notes(self, request, pk=None):
         case = self.get_object()
@@ -135,7 +135,7 @@ class CaseAttachmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, view
             return Attachment.objects.none()
         return Attachment.objects.filter(case=self.get_case()).select_related("uploaded_by")
 
-    @extend_schema(request=s.AttachmentUploadSerializer, responses={201: s.AttachmentSerializer})
+    @extend_schema(request=s.AttachmentUploadSerializer, responses={201: s.AttachmentSerializer, 200: s.AttachmentSerializer})
     def create(self, request, *args, **kwargs):
         case = self.get_case()
         upload = s.AttachmentUploadSerializer(data=request.data)

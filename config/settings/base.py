@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A path or query string holding NUL or another control character is a 400 before any view (problem JSON for
+    # the API, a short page in the user's language otherwise).
+    "cases.middleware.ControlCharactersMiddleware",
     # Innermost, so that it sees a view's exception first: an unreachable database is a 503, not a 500.
     "cases.middleware.DatabaseUnavailableMiddleware",
 ]

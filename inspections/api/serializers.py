@@ -25,9 +25,13 @@ from ..models import (
     Target,
     ViolationRecord,
 )
+from ..services import FINE_MAX_VND
 
 User = get_user_model()
 TEAM_USERS = User.objects.filter(is_active=True)
+# A position's accuracy is stored with 7 digits before the point: a larger one (1e30) is refused here, with the field
+# named, as the service would.
+ACCURACY_MAX_METRES = 9_999_999
 
 
 def _url(context, path: str) -> str:
@@ -228,7 +232,7 @@ class FindingSubmitSerializer(serializers.Serializer):
     latitude = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-90, max_value=90)
     longitude = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-180, max_value=180)
     accuracy = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0,
-                                      help_text=_("Of the position, in metres."))
+                                      max_value=ACCURACY_MAX_METRES, help_text=_("Of the position, in metres."))
     device_time = api_fields.DateTimeField(help_text=_("When the finding was made, on the tablet's clock."))
 
     def validate(self, attrs):
@@ -339,7 +343,7 @@ class ViolationSerializer(serializers.ModelSerializer):
 
 
 class SanctionDecideSerializer(serializers.Serializer):
-    fine_vnd = serializers.IntegerField(min_value=1, help_text=_("The fine in đồng."))
+    fine_vnd = serializers.IntegerField(min_value=1, max_value=FINE_MAX_VND, help_text=_("The fine in đồng."))
     remedial_measures = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     decided_at = api_fields.DateTimeField(required=False, allow_null=True, default=None)
 

@@ -46,7 +46,8 @@ class DossierSerializer(serializers.ModelSerializer):
 
 
 class ApplicationSerializer(CaseDetailSerializer):
-    dossier = DossierSerializer(read_only=True)
+    # null for a case opened without its dossier (before applications were the only door for licensing cases)
+    dossier = DossierSerializer(read_only=True, allow_null=True)
     documents = IssuedDocumentSerializer(many=True, read_only=True)
 
     class Meta(CaseDetailSerializer.Meta):

@@ -1,6 +1,6 @@
 from django.db.models import Prefetch
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404  # a malformed id is 404, not 500
@@ -87,7 +87,7 @@ class ApplicationViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, vie
         return Response(s.ApplicationSerializer(self.get_queryset().get(pk=case.pk),
                                                 context=self.get_serializer_context()).data, status=code)
 
-    @extend_schema(request=s.ApplicationReceiveSerializer, responses={201: s.ApplicationSerializer})
+    @extend_schema(request=s.ApplicationReceiveSerializer, responses={201: s.ApplicationSerializer, 200: s.ApplicationSerializer})
     def create(self, request, *args, **kwargs):
         """Receive a dossier. The same `uuid` sent again returns the stored case (200)."""
         shape = s.ApplicationReceiveSerializer(data=request.data)
@@ -96,7 +96,13 @@ class ApplicationViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, vie
         case, created = services.application_receive(actor=request.user, **data)
         return self._detail(case, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=s.DossierUpdateSerializer, responses=s.ApplicationSerializer)
+    @extend_schema(request=s.DossierUpdateSerializer, responses=s.ApplicationSerializer,
+                   examples=[OpenApiExample("A printing licence's dossier, supplemented", request_only=True, value={
+                       "version": 1, "fields": {
+                           "facility_name": "Công ty TNHH In Hoàng Long", "owner": "Bà Phạm Thị Lan",
+                           "facility_address": "Lô C5, Khu công nghiệp Phúc Khánh, TP Thái Bình",
+                           "equipment": [{"name": "Máy in offset Heidelberg SM 74", "quantity": 2}],
+                           "products": "Bao bì, nhãn hàng hóa, tờ rơi quảng cáo"}})])
     @action(detail=True, methods=["put"], url_path="dossier")
     def dossier(self, request, pk=None):
         """Replace the dossier fields (the applicant's supplement or a correction), with the case version."""

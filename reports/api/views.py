@@ -1,8 +1,8 @@
 from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, mixins, renderers, serializers, viewsets
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, mixins, renderers, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -37,12 +37,20 @@ def _renderer(fmt: str) -> type[renderers.BaseRenderer]:
                 {"format": fmt, "media_type": media_type, "charset": charset or None})
 
 
+QUARTER_PATTERN = r"^\d{4}-Q[1-4]$"
+QUARTER_EXAMPLE = OpenApiExample("Q4/2019", value="2019-Q4")
+
+
 def quarter_param(request) -> Quarter:
     try:
-        return Quarter.parse(request.query_params.get("quarter") or str(Quarter.current().previous()))
+        quarter = Quarter.parse(request.query_params.get("quarter") or str(Quarter.current().previous()))
     except ValueError:
         raise ValidationFailed(_("The quarter must look like 2019-Q4."),
                                extra={"errors": {"quarter": [_("The quarter must look like 2019-Q4.")]}}) from None
+    # 0000-Q1 or 9999-Q4 parse, but their first or last day is no date (a server error before this check)
+    if error := api_fields.working_years_error(quarter):  # by its year: building its first day may fail
+        raise ValidationFailed(error, extra={"errors": {"quarter": [error]}})
+    return quarter
 
 
 class QuarterlyReportView(APIView):
@@ -53,7 +61,8 @@ class QuarterlyReportView(APIView):
     renderer_classes = [renderers.JSONRenderer, *(_renderer(fmt) for fmt in EXPORTS)]
 
     @extend_schema(parameters=[
-        OpenApiParameter("quarter", str, description="e.g. 2019-Q4; default: the previous quarter"),
+        OpenApiParameter("quarter", str, description="e.g. 2019-Q4; default: the previous quarter",
+                         pattern=QUARTER_PATTERN, examples=[QUARTER_EXAMPLE]),
         OpenApiParameter("format", str, enum=["json", *EXPORTS]),
     ], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
@@ -72,6 +81,13 @@ class QuarterlyReportView(APIView):
             response["Content-Disposition"] = f'attachment; filename="bao-cao-{quarter}.{EXPORTS[fmt][2]}"'
         return response
 
+    def options(self, request, *args, **kwargs):
+        """The view's description is JSON: asked for as a report file (`?format=csv`), it is a 406 problem."""
+        if getattr(request.accepted_renderer, "format", "json") in EXPORTS:
+            raise exceptions.NotAcceptable(_("Only the report itself comes as %(format)s; ask for this description "
+                                             "without a format.") % {"format": request.accepted_renderer.format})
+        return super().options(request, *args, **kwargs)
+
     def finalize_response(self, request, response, *args, **kwargs):
         if response.status_code >= 400:  # errors are problem JSON whatever format was asked
             request.accepted_renderer = renderers.JSONRenderer()
@@ -86,7 +102,9 @@ class QuarterlyCellCasesView(generics.ListAPIView):
     serializer_class = CaseListSerializer
 
     @extend_schema(parameters=[
-        OpenApiParameter("quarter", str, required=True), OpenApiParameter("type", str, required=True),
+        OpenApiParameter("quarter", str, required=True, pattern=QUARTER_PATTERN, examples=[QUARTER_EXAMPLE]),
+        OpenApiParameter("type", str, required=True, description="The procedure's code, as in the report's rows.",
+                         examples=[OpenApiExample("Printing licence", value="printing_licence")]),
         OpenApiParameter("metric", str, required=True, enum=list(METRICS)),
     ])
     def get(self, request, *args, **kwargs):
@@ -141,8 +159,13 @@ class ExportJobViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin, mixin
             return ExportJob.objects.none()
         return ExportJob.objects.filter(requested_by=self.request.user)
 
-    @extend_schema(request=ExportRequestSerializer, responses={202: ExportJobSerializer})
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportJobSerializer, 200: ExportJobSerializer},
+                   examples=[OpenApiExample("Q4/2019 as CSV", request_only=True, value={
+                       "format": "csv", "received_from": "2019-10-01T00:00:00+07:00",
+                       "received_to": "2020-01-01T00:00:00+07:00", "uuid": "3f1c6a52-8d0e-4c1b-9a57-0b1f6d2e7c41"})])
     def create(self, request):
+        """Queue an export (202). The same `uuid` sent again by the same user returns that job (200); a `uuid`
+        already used by someone else is a 409."""
         shape = ExportRequestSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         job, created = report_services.export_request(actor=request.user, **shape.validated_data)

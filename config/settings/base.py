@@ -193,6 +193,10 @@ AGENCY_SIGNER_TITLE = os.environ.get("AGENCY_SIGNER_TITLE", "GIÁM ĐỐC")
 # The quarterly report's "Nơi nhận:" before "- Lưu: VT.", separated by ";" (reports/exports.py).
 REPORT_RECIPIENTS = [name.strip() for name in os.environ.get(
     "REPORT_RECIPIENTS", "Lãnh đạo Sở;Trưởng các đơn vị thuộc Sở").split(";") if name.strip()]
+# The agency's name in running text ("Sở Thông tin và Truyền thông nhận được hồ sơ …"), and the licensing
+# division's abbreviation in letter numbers ("03/STTTT-TTBCXB") and "Lưu: VT, TTBCXB.".
+AGENCY_NAME_TEXT = os.environ.get("AGENCY_NAME_TEXT", "Sở Thông tin và Truyền thông")
+LICENSING_DIVISION_CODE = os.environ.get("LICENSING_DIVISION_CODE", "TTBCXB")
 
 # --- Case engine ---
 # A day-based limit ends at the close of office on its last day.
@@ -253,10 +257,6 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
-# The agency's name in running text ("Sở Thông tin và Truyền thông nhận được hồ sơ …"), and the licensing
-# division's abbreviation in letter numbers ("03/STTTT-TTBCXB") and "Lưu: VT, TTBCXB.".
-AGENCY_NAME_TEXT = os.environ.get("AGENCY_NAME_TEXT", "Sở Thông tin và Truyền thông")
-LICENSING_DIVISION_CODE = os.environ.get("LICENSING_DIVISION_CODE", "TTBCXB")
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -16,4 +16,5 @@ def test_worker_assigns_a_received_case_to_the_least_loaded_officer(celery_worke
     first, second = Case.objects.get(pk=busy.pk), Case.objects.get(pk=case.pk)
     assert {first.assignee_id, second.assignee_id} == {officer.pk, officer2.pk}
     assert second.events.filter(kind="intake").count() == 1
-    assert not OutboxMessage.objects.filter(done_at__isnull=True).exists()
+    # Every row queued on the way (intake, the figures' refreshes after the dossier's file) is run by the worker.
+    wait_for(lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(), message="the outbox to empty")

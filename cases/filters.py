@@ -5,13 +5,13 @@ from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q, Subquery
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
 from .models import Case, CaseType
-from .selectors import due_soon_q, overdue_q
+from .selectors import due_soon_q, overdue_q, text_search_q
 from .workflow import State
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -76,6 +76,4 @@ class CaseFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(reference__icontains=value) | Q(subject_name__icontains=value) | Q(summary__icontains=value)
-        )
+        return queryset.filter(text_search_q(value))

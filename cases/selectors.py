@@ -28,6 +28,11 @@ def cases_visible(*, user) -> QuerySet[Case]:
     return qs.filter(scope)
 
 
+def text_search_q(value: str) -> Q:
+    """Cases whose reference, subject or summary holds `value` (the API's `q` filter and the officers' search)."""
+    return Q(reference__icontains=value) | Q(subject_name__icontains=value) | Q(summary__icontains=value)
+
+
 def overdue_q(now=None) -> Q:
     return Q(state__in=CLOCK_RUNNING, due_at__lt=minute_floor(now or timezone.now()))  # late once the minute passed
 

@@ -36,7 +36,7 @@ def _notification_text(case: Case, key: str, note: str = "") -> tuple[str, str]:
     if kind == "apology":
         return (f"[{settings.AGENCY_CODE}] Xin lỗi và hẹn lại ngày trả kết quả hồ sơ {case.reference}",
                 f"{head} chưa được giải quyết đúng hạn. Lý do: {note}\nNgày hẹn trả kết quả mới: {due}.\n"
-                "Sở Thông tin và Truyền thông xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này.")
+                f"{settings.AGENCY_NAME_TEXT} xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này.")
     if case.state == State.REFUSED:
         return (f"[{settings.AGENCY_CODE}] Kết quả giải quyết hồ sơ {case.reference}: từ chối",
                 f"{head} không được chấp thuận. Lý do: {case.outcome_reasons}")

@@ -1,12 +1,12 @@
 """Reads for the officers' pages: the queue, the approvals waiting, the permits registry."""
 
 from django.db import models
-from django.db.models import F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import F, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 
 from cases import roles as r
 from cases.models import CaseEvent
-from cases.selectors import cases_visible, due_soon_q, overdue_q
+from cases.selectors import cases_visible, due_soon_q, overdue_q, text_search_q
 from cases.workflow import TERMINAL, State
 
 from .models import Permit
@@ -62,8 +62,7 @@ def received_by(*, user, now=None) -> QuerySet:
 def cases_search(*, user, text: str, now=None) -> QuerySet:
     """Licensing cases the user may read whose reference, applicant or summary holds `text`, newest first."""
     text = text.strip()
-    qs = licensing_cases_visible(user=user).filter(
-        Q(reference__icontains=text) | Q(subject_name__icontains=text) | Q(summary__icontains=text))
+    qs = licensing_cases_visible(user=user).filter(text_search_q(text))
     return _with_deadline_flags(qs, now).order_by("-received_at", "-id")
 
 

@@ -452,8 +452,11 @@ def _attachment_check(case: Case, attachment) -> None:
 
 @hooks.guard("licensing", "propose_grant", "approve")
 def _complete_before_grant(case: Case, transition, *, actor, note, **params) -> None:
+    """Nothing is granted without the procedure's dossier, complete with its required files."""
     dossier = dossier_completeness_check(case)
-    if dossier is not None and not dossier.complete:
+    if dossier is None:
+        raise DossierIncomplete(_("This case has no dossier: it cannot be granted."), extra={"missing": ["dossier"]})
+    if not dossier.complete:
         labels = dict(PROCEDURES[case.case_type.code].required_files)
         raise DossierIncomplete(
             _("Missing: %(items)s.") % {"items": ", ".join(str(labels[k]) for k in dossier.missing)},
@@ -461,12 +464,6 @@ def _complete_before_grant(case: Case, transition, *, actor, note, **params) -> 
 
 
 hooks.receives_own_cases("licensing", "/api/v1/licensing/applications/")
-
-
-@hooks.guard("licensing", "propose_grant", "approve")
-def _dossier_before_grant(case: Case, transition, *, actor, note, **params) -> None:
-    if not Dossier.objects.filter(case=case).exists():
-        raise DossierIncomplete(_("This case has no dossier: it cannot be granted."), extra={"missing": ["dossier"]})
 
 
 @hooks.after_transition("licensing", "approve")

@@ -18,7 +18,7 @@ from cases import roles as r
 from .factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.support_concurrency", "tests.support_broker_proxy"]
+pytest_plugins = ["tests.support_concurrency", "tests.support_broker_proxy", "tests.support_browser"]
 
 
 def catalogue_load() -> None:

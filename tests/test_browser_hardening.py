@@ -10,7 +10,7 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError, connections
+from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
@@ -249,9 +249,6 @@ def test_the_scan_finds_what_it_looks_for():
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TABLET = {"width": 768, "height": 1024}
 WHERE = {"latitude": 20.4463129, "longitude": 106.3421871, "accuracy": 12}
 # Reported to the console by the page, whatever the browser writes there itself.
@@ -262,17 +259,6 @@ POLICY_PROBLEM = re.compile(r"Content Security Policy|Content-Security-Policy|CS
                             r"Permissions[- ]Policy|Unrecognized feature", re.I)
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    # The test thread reads the database while Playwright's event loop runs in it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def watched_page(browser, **context_options):

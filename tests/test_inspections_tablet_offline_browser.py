@@ -3,25 +3,21 @@ an inspector opens a visit, loses the connection, records two findings and a pho
 returns they reach the server exactly once, however often they are sent again; a conflict is shown."""
 
 import io
-import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from PIL import Image, ImageDraw
 
 from inspections.models import Finding, Photo
 
+from .support_browser import SCREENS
 from .support_inspections import campaign_make, checklists_load, items_of
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENS = Path(os.environ.get("STTT_SCREENSHOTS", "/tmp/sttt-screens"))
+
 TABLET = {"width": 768, "height": 1024}
 WHERE = {"latitude": 20.4463129, "longitude": 106.3421871, "accuracy": 12}
 
@@ -48,20 +44,6 @@ RESTORE_SNAPSHOT = f"""async () => {{
 }}"""
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    # The test thread reads the database while Playwright's event loop runs in it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # With a loop running, Django keeps this thread's connection apart (asgiref's Local): close it
-            # here, or it outlives the test and the test database cannot be dropped.
-            connections.close_all()
 
 
 def photo_file(tmp_path) -> Path:

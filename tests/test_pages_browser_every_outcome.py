@@ -14,7 +14,7 @@ from cases.models import Case
 from licensing import services as licensing_services
 
 from .support_licensing import APPLICANTS, dossier, required_upload
-from .test_pages_browser_officer_and_head import action, browser, reload_until, sign_in  # noqa: F401
+from .test_pages_browser_officer_and_head import action, reload_until, sign_in
 
 pytestmark = [pytest.mark.worker]
 WIDTHS = {"tablet": {"width": 768, "height": 1024}, "desktop": {"width": 1366, "height": 900}}
@@ -48,7 +48,7 @@ def state(case) -> str:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_every_outcome_through_the_pages(width, celery_worker, live_server, browser, officer, head):  # noqa: F811
+def test_every_outcome_through_the_pages(width, celery_worker, live_server, browser, officer, head):
     viewport = WIDTHS[width]
     grant = received(officer, name="Trường THPT Bắc Duyên Hà")
     against_refusal = received(officer, name="Trường THPT Nam Tiền Hải")

@@ -3,25 +3,21 @@ an officer receives a dossier, asks for a supplement, resumes and proposes; the 
 numbers and issues the licence, and the case page shows it."""
 
 import io
-import os
 import re
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from PIL import Image
 
 from cases.models import Case
 
 from .conftest import wait_for
+from .support_browser import SCREENS
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENS = Path(os.environ.get("STTT_SCREENSHOTS", "/tmp/sttt-screens"))
+
 TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
@@ -29,20 +25,6 @@ PHONE = {"width": 390, "height": 844}
 pytestmark = [pytest.mark.worker]
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    # The test thread reads the database while Playwright's event loop runs in it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # With a loop running, Django keeps this thread's connection apart (asgiref's Local): close it
-            # here, or it outlives the test and the test database cannot be dropped.
-            connections.close_all()
 
 
 def sign_in(browser, live_server, user, *, viewport=TABLET):

@@ -12,7 +12,7 @@ from licensing import services as licensing_services
 from reports.services import figures_rebuild, quarters_freeze
 
 from .support_licensing import HCM, applicant, application_received, required_upload
-from .test_pages_browser_officer_and_head import browser, sign_in  # noqa: F401
+from .test_pages_browser_officer_and_head import sign_in
 
 
 def granted(officer, head, *, issue: bool, name: str):
@@ -29,7 +29,7 @@ def granted(officer, head, *, issue: bool, name: str):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, {"width": 768, "height": 1024}])
 def test_the_reporter_reads_the_last_ended_quarter_and_opens_the_case_behind_a_number(
-        viewport, live_server, browser, officer, head, reporter):  # noqa: F811
+        viewport, live_server, browser, officer, head, reporter):
     with time_machine.travel(datetime(2026, 8, 10, 9, 0, tzinfo=HCM), tick=False):
         issued = granted(officer, head, issue=True, name="Trường THPT Đông Thụy Anh")
         waiting = granted(officer, head, issue=False, name="Trường THPT Tây Thụy Anh")

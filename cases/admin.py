@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
     Attachment,
@@ -7,6 +8,7 @@ from .models import (
     Case,
     CaseEvent,
     CaseType,
+    CaseTypeAgency,
     CaseTypeTerms,
     LegalInstrument,
     Sequence,
@@ -22,13 +24,28 @@ class CaseTypeTermsInline(admin.TabularInline):
         return False  # cases point at their terms; a change of law adds a row instead
 
 
+class CaseTypeAgencyInline(admin.TabularInline):
+    """Which agency handles the type, from when to when (a dossier goes to the agency competent on its date)."""
+
+    model = CaseTypeAgency
+    extra = 0
+    autocomplete_fields = ("agency",)
+
+
+@admin.register(CaseTypeAgency)
+class CaseTypeAgencyAdmin(SimpleHistoryAdmin):
+    list_display = ("case_type", "agency", "valid_from", "valid_to")
+    list_filter = ("agency", "case_type__domain")
+    autocomplete_fields = ("agency",)
+
+
 @admin.register(CaseType)
 class CaseTypeAdmin(admin.ModelAdmin):
     list_display = ("report_order", "code", "name_vi", "domain", "reference_prefix", "active")
     list_display_links = ("code",)
     list_filter = ("domain", "active")
     search_fields = ("code", "name_vi", "name_en")
-    inlines = [CaseTypeTermsInline]
+    inlines = [CaseTypeTermsInline, CaseTypeAgencyInline]
 
 
 class TermsLegalBasisInline(admin.TabularInline):

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .workflow import Outcome, State
 
@@ -174,6 +175,34 @@ class TermsLegalBasis(models.Model):
         return str(self.instrument)
 
 
+class CaseTypeAgency(models.Model):
+    """Which agency is competent for a procedure or inspection type, from a date to a date. A dossier received
+    on a day goes to the agency competent that day; a reorganisation ends one row and starts its successor's."""
+
+    case_type = models.ForeignKey(CaseType, on_delete=models.PROTECT, related_name="competences",
+                                  verbose_name=_("type"))
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="competences",
+                               verbose_name=_("agency"))
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["case_type", "valid_from", "agency"]
+        verbose_name = _("competence")
+        verbose_name_plural = _("competences")
+        constraints = [
+            models.UniqueConstraint(fields=["case_type", "agency", "valid_from"], name="competence_once"),
+            models.CheckConstraint(condition=models.Q(valid_to__isnull=True)
+                                   | models.Q(valid_to__gte=models.F("valid_from")),
+                                   name="competence_dates_in_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_type.code} → {self.agency} ({self.valid_from}–{self.valid_to or ''})"
+
+
 class CalendarDay(models.Model):
     """What the holidays package lacks: an extra day off, or a make-up working day."""
 
@@ -227,6 +256,9 @@ class Case(models.Model):
     uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     reference = models.CharField(_("reference number"), max_length=40, unique=True, editable=False)
     case_type = models.ForeignKey(CaseType, on_delete=models.PROTECT, related_name="cases", verbose_name=_("type"))
+    # The agency that holds the case: competent on the receipt date, or its successor after a transfer.
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="cases",
+                               verbose_name=_("agency"), editable=False)
     terms = models.ForeignKey(CaseTypeTerms, on_delete=models.PROTECT, related_name="cases", editable=False)
     state = ProtectedStateField(_("state"), max_length=30, choices=State.choices, editable=False)
     summary = models.CharField(_("summary"), max_length=500, blank=True)
@@ -288,6 +320,8 @@ class Case(models.Model):
             # Officers' desks, and each officer's open load per type at intake (read from the index alone).
             models.Index(fields=["assignee", "state", "case_type"], name="case_assignee_state_type_idx"),
             models.Index(fields=["state", "due_at"], name="case_state_due_idx"),  # overdue, due soon
+            # One agency's list, newest first (an installation holding several agencies).
+            models.Index(fields=["agency", "-received_at", "-id"], name="case_agency_recv_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(state__in=State.values), name="case_state_valid"),
@@ -342,6 +376,8 @@ class CaseEvent(models.Model):
         DOCUMENT = "document", _("Document issued")
         NOTIFICATION = "notification", _("Applicant notified")
         ISSUE_FAILED = "issue_failed", _("Result could not be issued")
+        TRANSFER = "transfer", _("Transferred to another agency")
+        IMPORTED = "imported", _("Imported from a past register")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(

@@ -6,15 +6,18 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from agencies.selectors import agency_ids_visible
+
 from . import roles as r
 from .models import Case, minute_floor
 from .workflow import CLOCK_RUNNING
 
 
 def cases_visible(*, user) -> QuerySet[Case]:
-    """Cases the user's roles let them read: scoping is by domain, and for inspectors by team."""
+    """Cases the user's roles let them read: scoping is by agency (theirs and their predecessors'), by domain,
+    and for inspectors by team."""
     roles = r.user_roles(user)
-    qs = Case.objects.select_related("case_type", "assignee")
+    qs = Case.objects.select_related("case_type", "assignee").filter(agency_id__in=agency_ids_visible(user))
     if roles & {r.ADMINISTRATOR, r.DEPARTMENT_HEAD, r.REPORTER}:
         return qs
     scope = Q(pk__in=[])

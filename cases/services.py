@@ -16,6 +16,7 @@ from worker.outbox import outbox_enqueue
 from . import hooks
 from . import roles as r
 from .attachments import name_for_type, upload_inspect
+from .competence import agency_competent
 from .deadlines import clock_used_compute, due_at_compute, due_at_remaining
 from .errors import Conflict, InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from .models import Attachment, Case, CaseEvent, CaseType, Sequence, state_write_allowed
@@ -74,9 +75,11 @@ def case_lock_shared(case_id: int) -> Case:
 def case_create(
     *, actor, case_type: CaseType, subject_name: str, received_at: datetime | None = None, summary: str = "",
     subject_address: str = "", contact_email: str = "", contact_phone: str = "", data: dict | None = None,
-    uuid: uuid_lib.UUID | None = None,
+    uuid: uuid_lib.UUID | None = None, agency=None,
 ) -> tuple[Case, bool]:
-    """Receive a case. Returns (case, created); a retried request with the same uuid returns the stored case."""
+    """Receive a case. Returns (case, created); a retried request with the same uuid returns the stored case.
+    The case belongs to the agency competent for its type on the receipt date among the actor's agencies
+    (`agency` names one when the actor works for several)."""
     if not (r.CREATE_ROLES[case_type.domain] & r.user_roles(actor)):
         raise NotAllowed(_("Your role cannot open cases of this kind."))
     fields = {
@@ -103,6 +106,8 @@ def case_create(
     if terms is None:
         raise ValidationFailed(_("No terms of this procedure were in force on the receipt date."),
                                extra={"errors": {"received_at": [_("No terms in force on this date.")]}})
+    holder = agency_competent(case_type=case_type, day=timezone.localtime(received_at).date(), actor=actor,
+                              agency=agency)
     try:
         with transaction.atomic():
             year = _local_year(received_at)
@@ -113,6 +118,7 @@ def case_create(
             case = Case.objects.create(
                 uuid=uuid or uuid_lib.uuid4(),
                 reference=f"{case_type.reference_prefix}-{year}-{number:05d}",
+                agency=holder,
                 terms=terms,
                 state=INITIAL_STATE[case_type.domain],
                 created_by=actor,

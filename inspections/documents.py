@@ -10,9 +10,9 @@ import zipfile
 from datetime import date, datetime
 from html import escape
 
-from django.conf import settings
 from django.utils import timezone
 
+from agencies.selectors import letterhead, signature_on
 from licensing.documents import OfficialDocument, date_text, document_render
 
 from .models import Campaign, Establishment, Finding, Outcome, Target, ViolationRecord
@@ -165,6 +165,7 @@ def visit_minutes_content(target: Target) -> OfficialDocument:
         closing=["Biên bản được lập thành 02 bản có giá trị như nhau, đã đọc lại cho những người có tên trên cùng "
                  "nghe, nhất trí và ký tên; cơ sở được kiểm tra giữ 01 bản."],
         signer_title="TRƯỞNG ĐOÀN KIỂM TRA", signer_name=person(campaign.case.assignee),
+        **letterhead(campaign.case.agency),
         recipients_block=["- Cơ sở được kiểm tra;", "- Lưu: hồ sơ đoàn kiểm tra."],
     )
 
@@ -206,6 +207,7 @@ def violation_record_content(violation: ViolationRecord) -> OfficialDocument:
                  "Biên bản được lập thành 02 bản có giá trị như nhau, đã đọc lại cho những người có tên trên cùng "
                  "nghe, nhất trí và ký tên; giao cho tổ chức, cá nhân vi phạm 01 bản."],
         signer_title="NGƯỜI LẬP BIÊN BẢN", signer_name=person(violation.recorded_by),
+        **letterhead(campaign.case.agency),
         recipients_block=["- Tổ chức, cá nhân vi phạm;", "- Lưu: hồ sơ đoàn kiểm tra."],
     )
 
@@ -244,10 +246,13 @@ def conclusion_content(campaign: Campaign, *, signer_name: str) -> OfficialDocum
                     text += f"; biện pháp khắc phục hậu quả: {_sentence(sanction.remedial_measures)}"
         body.append((f"{index}. {target.establishment.name}", text + "."))
     closing = [line.strip() for line in campaign.conclusion.splitlines() if line.strip()]
+    issued_at = case.decided_at or timezone.now()
+    signed = signature_on(case.agency, timezone.localtime(issued_at).date())
     return OfficialDocument(
-        kind=LAYOUT_KIND, number_text="", issued_at=case.decided_at or timezone.now(),
+        kind=LAYOUT_KIND, number_text="", issued_at=issued_at,
         title="KẾT LUẬN KIỂM TRA", summary=case.subject_name, legal_bases=_decision_basis(campaign),
-        recipient="", body=body, closing=closing, signer_title=settings.AGENCY_SIGNER_TITLE, signer_name=signer_name,
+        recipient="", body=body, closing=closing, signer_title=signed.title, signer_name=signer_name,
+        **letterhead(case.agency),
         recipients_block=["- Các cơ sở được kiểm tra;", "- Giám đốc Sở (để b/c);", "- Lưu: VT, hồ sơ đoàn kiểm tra."],
     )
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import ProtectedError, Q
@@ -130,10 +129,12 @@ def _campaign_locked(campaign_id: int) -> tuple[Campaign, Case]:
     return Campaign.objects.select_related("checklist").get(pk=campaign_id), case
 
 
-def _number_take(series: str, moment: datetime) -> tuple[int, int, str]:
+def _number_take(series: str, moment: datetime, *, agency) -> tuple[int, int, str]:
+    """The agency's next number of `series` in the year of `moment`: numbers start at 01 each year (Nghị định
+    30/2020/NĐ-CP), and each agency counts its own (the symbol part of a counter's key, for a new symbol)."""
     year = timezone.localtime(moment).year
-    number = sequence_next(key=f"document:{series}", year=year)
-    return year, number, f"{number:02d}/{series}"  # numbers start at 01 each year (Nghị định 30/2020/NĐ-CP)
+    number = sequence_next(key=f"document:{agency.pk}:{series}:{agency.symbol}", year=year)
+    return year, number, f"{number:02d}/{series}"
 
 
 # --- Establishments ----------------------------------------------------------------------------------------
@@ -808,7 +809,7 @@ def _outcome_check(target: Target, outcome: str, *, note: str, description: str)
 
 def _violation_record_open(case: Case, target: Target, *, actor, description: str,
                            recorded_at: datetime) -> ViolationRecord:
-    year, number, number_text = _number_take(VIOLATION_SERIES, recorded_at)
+    year, number, number_text = _number_take(VIOLATION_SERIES, recorded_at, agency=case.agency)
     violation = ViolationRecord.objects.create(target=target, year=year, number=number, number_text=number_text,
                                                description=description, recorded_at=recorded_at, recorded_by=actor)
     due_at = sanction_due_at(recorded_at)
@@ -852,7 +853,7 @@ def sanction_decide(*, actor, sanction_id: int, fine_vnd: int, remedial_measures
         _not_future(decided_at, "decided_at")
         if decided_at < sanction.violation.recorded_at:
             _invalid("decided_at", _("The decision cannot come before the violation record."))
-        year, number, number_text = _number_take(SANCTION_SERIES, decided_at)
+        year, number, number_text = _number_take(SANCTION_SERIES, decided_at, agency=case.agency)
         sanction.decided_at, sanction.decided_by = decided_at, actor
         sanction.year, sanction.number, sanction.number_text = year, number, number_text
         sanction.fine_vnd, sanction.remedial_measures = fine_vnd, remedial_measures
@@ -1005,9 +1006,9 @@ def _decision_number(case: Case, transition, *, actor, note, event) -> None:
     campaign = _campaign_of(case)
     if campaign is None or campaign.decision_number is not None:
         return
-    year, number, _text = _number_take(DECISION_SERIES, event.at)
+    year, number, _text = _number_take(DECISION_SERIES, event.at, agency=case.agency)
     campaign.decision_year, campaign.decision_number = year, number
-    campaign.decision_number_text = f"{number:02d}/{DECISION_SERIES}-{settings.AGENCY_CODE}"
+    campaign.decision_number_text = f"{number:02d}/{DECISION_SERIES}-{case.agency.symbol}"
     campaign.announced_at = event.at
     campaign.save(update_fields=["decision_year", "decision_number", "decision_number_text", "announced_at"])
     case.result_number = campaign.decision_number_text

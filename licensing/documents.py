@@ -1,9 +1,10 @@
 """Official documents (văn bản hành chính) as .docx files, laid out as Nghị định 30/2020/NĐ-CP prescribes.
 
 The module takes plain data (an :class:`OfficialDocument`) and returns the bytes of a .docx file; it knows
-nothing of the licensing models. The agency's names and province are read from ``django.conf.settings`` at
-render time (``AGENCY_PARENT``, ``AGENCY_NAME``, ``AGENCY_PROVINCE``), never hard-coded: since 2025 the
-province is merged into Hưng Yên and press/publishing moved to other departments.
+nothing of the licensing models. The issuing agency's parent authority, name and place come with the document
+(``agency_parent``, ``agency_name``, ``place``: the agency as of the document's date, from the agencies' data),
+never from code or settings: since 2025 the province is merged into Hưng Yên and press/publishing moved to
+another department, and a 2019 document still prints Thái Bình's Sở TTTT.
 
 Layout (Nghị định 30/2020/NĐ-CP, Phụ lục I):
 
@@ -15,7 +16,7 @@ Layout (Nghị định 30/2020/NĐ-CP, Phụ lục I):
   without a title, its ``V/v`` summary (12 pt). Right: ``CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM`` (12 pt bold),
   ``Độc lập - Tự do - Hạnh phúc`` (13 pt bold) with a rule as long as itself, then the date line (14 pt italic).
 * The title (14 pt bold, upper case, centred), the summary (trích yếu, 14 pt bold, centred) and a short rule.
-* For a permit, the authority heading ``GIÁM ĐỐC <AGENCY_NAME>`` (14 pt bold, centred) comes next, before the
+* For a permit, the authority heading ``GIÁM ĐỐC <agency_name>`` (14 pt bold, centred) comes next, before the
   legal bases, where Nghị định 30 puts the issuing authority (thẩm quyền ban hành).
 * The legal bases (``Căn cứ ...;``, italic), the recipient (``CHO PHÉP: ...`` on a permit, ``Kính gửi: ...``
   otherwise), the body lines (``Label: value``), the closing paragraphs.
@@ -36,7 +37,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -94,6 +94,8 @@ class OfficialDocument:
     title: "GIẤY PHÉP XUẤT BẢN BẢN TIN" (rendered upper case); "" for a plain letter (công văn), whose summary
         then goes under the number as its "V/v" line.
     body: (label, value) lines, rendered "label: value"; an empty label gives a plain paragraph.
+    agency_parent, agency_name, place: the issuing agency as of issued_at ("UBND TỈNH THÁI BÌNH",
+        "Sở Thông tin và Truyền thông", "Thái Bình"); the name prints upper case in the header.
     Any text may hold "\\n" for a line break inside its paragraph.
     """
 
@@ -109,6 +111,9 @@ class OfficialDocument:
     signer_title: str = "GIÁM ĐỐC"
     signer_name: str = ""
     recipients_block: list[str] = field(default_factory=list)
+    agency_parent: str = ""
+    agency_name: str = ""
+    place: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -140,10 +145,9 @@ def date_text(moment: datetime | date) -> str:
 
 
 def date_line(moment: datetime, province: str | None = None) -> str:
-    """ "Thái Bình, ngày 05 tháng 01 năm 2020". The place is ``province`` or, when that is None or empty,
-    ``settings.AGENCY_PROVINCE``, read at call time. ``moment`` is an aware datetime (a plain date is taken as
-    the local date)."""
-    place = province or str(getattr(settings, "AGENCY_PROVINCE", "") or "")
+    """ "Thái Bình, ngày 05 tháng 01 năm 2020": the place is the issuing agency's (``province``); without one
+    the line is the date alone. ``moment`` is an aware datetime (a plain date is taken as the local date)."""
+    place = province or ""
     text = date_text(moment)
     return f"{place}, {text}" if place else text[0].upper() + text[1:]
 
@@ -416,7 +420,7 @@ def _header(document, doc: OfficialDocument, agency: str, parent: str) -> None:
     _paragraph(right, MOTTO, size=12, bold=True)
     _paragraph(right, SUB_MOTTO, size=13, bold=True)
     _rule(right, SUB_MOTTO_RULE, right_inner)
-    _paragraph(right, date_line(doc.issued_at), size=14, italic=True, before=4 if doc.number_text else 10)
+    _paragraph(right, date_line(doc.issued_at, doc.place), size=14, italic=True, before=4 if doc.number_text else 10)
 
 
 def _signature(document, doc: OfficialDocument) -> None:
@@ -456,8 +460,8 @@ def _body_paragraph(document, text: str = "", *, italic: bool = False):
 
 
 def _build(doc: OfficialDocument):
-    agency = str(settings.AGENCY_NAME)
-    parent = str(getattr(settings, "AGENCY_PARENT", "") or "")
+    agency = doc.agency_name.upper()
+    parent = doc.agency_parent
 
     document = Document()  # python-docx's template: an empty body and the styles _setup adjusts
     _setup(document)

@@ -2,7 +2,6 @@
 at most once, even when the sender dies while handing it over (see notifications_send)."""
 
 import logging
-import re
 import smtplib
 
 from django.conf import settings
@@ -25,22 +24,23 @@ def _notification_text(case: Case, key: str, note: str = "") -> tuple[str, str]:
     name = case.case_type.name_vi
     due = timezone.localtime(case.due_at).strftime("%H giờ %M ngày %d/%m/%Y") if case.due_at else ""
     head = f"Kính gửi: {case.subject_name}\n\nHồ sơ số {case.reference} ({name})"
+    symbol, agency = case.agency.symbol, case.agency.name
     if kind == "received":
-        return (f"[{settings.AGENCY_CODE}] Đã tiếp nhận hồ sơ {case.reference}",
+        return (f"[{symbol}] Đã tiếp nhận hồ sơ {case.reference}",
                 f"{head} đã được tiếp nhận lúc "
                 f"{timezone.localtime(case.received_at).strftime('%H giờ %M ngày %d/%m/%Y')}.\n"
                 f"Ngày hẹn trả kết quả: {due}.")
     if kind == "supplement":
-        return (f"[{settings.AGENCY_CODE}] Đề nghị bổ sung hồ sơ {case.reference}",
+        return (f"[{symbol}] Đề nghị bổ sung hồ sơ {case.reference}",
                 f"{head} cần được bổ sung như sau:\n{note}\n\nThời gian bổ sung không tính vào thời hạn giải quyết.")
     if kind == "apology":
-        return (f"[{settings.AGENCY_CODE}] Xin lỗi và hẹn lại ngày trả kết quả hồ sơ {case.reference}",
+        return (f"[{symbol}] Xin lỗi và hẹn lại ngày trả kết quả hồ sơ {case.reference}",
                 f"{head} chưa được giải quyết đúng hạn. Lý do: {note}\nNgày hẹn trả kết quả mới: {due}.\n"
-                f"{settings.AGENCY_NAME_TEXT} xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này.")
+                f"{agency} xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này.")
     if case.state == State.REFUSED:
-        return (f"[{settings.AGENCY_CODE}] Kết quả giải quyết hồ sơ {case.reference}: từ chối",
+        return (f"[{symbol}] Kết quả giải quyết hồ sơ {case.reference}: từ chối",
                 f"{head} không được chấp thuận. Lý do: {case.outcome_reasons}")
-    return (f"[{settings.AGENCY_CODE}] Kết quả giải quyết hồ sơ {case.reference}",
+    return (f"[{symbol}] Kết quả giải quyết hồ sơ {case.reference}",
             f"{head} đã có kết quả: văn bản số {case.result_number}. Mời quý cơ quan, tổ chức đến nhận kết quả.")
 
 
@@ -60,8 +60,7 @@ def notification_message_id(notification: Notification) -> str:
     """The email's Message-ID, the same every time it is built: a copy sent again by a person's decision is the
     same message to the applicant's mail system (and to any that drops a Message-ID it has already delivered)."""
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" <>") or "localhost"
-    agency = re.sub(r"[^A-Za-z0-9-]", "", settings.AGENCY_CODE).lower() or "sttt"
-    return f"<{agency}.notification.{notification.pk}.{notification.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+    return f"<sttt.notification.{notification.pk}.{notification.created_at:%Y%m%d%H%M%S%f}@{domain}>"
 
 
 def notification_email(notification: Notification, connection=None):

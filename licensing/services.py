@@ -6,7 +6,6 @@ import uuid as uuid_lib
 from collections import defaultdict
 from datetime import datetime
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
@@ -14,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as ShapeError
 
+from agencies.selectors import letterhead, signature_on
 from cases import hooks
 from cases.bulk import update_by_value
 from cases.deadlines import quarter_start
@@ -191,11 +191,12 @@ def dossiers_completeness_check(cases: list[Case]) -> dict[int, Dossier]:
 # --- Documents -----------------------------------------------------------------------------------------
 
 
-def _signer_name(case: Case) -> str:
+def _signature(case: Case, moment: datetime) -> dict[str, str]:
+    """The signature block of a decision's document: the deciding head, with the title they hold in the case's
+    agency on the document's date."""
     event = case.events.filter(kind=CaseEvent.Kind.TRANSITION, action__in=["approve", "refuse"]) \
         .select_related("actor").order_by("-at", "-id").first()
-    actor = event.actor if event else None
-    return (actor.get_full_name() or actor.username) if actor else ""
+    return signature_on(case.agency, timezone.localtime(moment).date(), user=event.actor if event else None).fields()
 
 
 def _format_value(value) -> str:
@@ -240,14 +241,17 @@ def _document_store(case: Case, *, kind: str, content: OfficialDocument, series:
 LETTER_SERIES = "CV"  # official letters (công văn): the refusals
 
 
-def _number_take(*, series: str, moment: datetime) -> tuple[int, int, str]:
-    """The next number of a series in the year of `moment`. Results print "15/GP-STTTT"; letters print the agency
-    and the drafting division, "03/STTTT-BCXB" (Nghị định 30/2020/NĐ-CP, Phụ lục I). Numbers start at 01 each year."""
+def _number_take(*, agency, series: str, moment: datetime) -> tuple[int, int, str]:
+    """The next number of an agency's series in the year of `moment`. Results print "15/GP-STTTT"; letters print
+    the agency and the drafting division, "03/STTTT-TTBCXB" (Nghị định 30/2020/NĐ-CP, Phụ lục I). Numbers start
+    at 01 each year, and at 01 for a new agency or a new symbol: the counter is the agency's and the symbol's."""
     year = timezone.localtime(moment).year
-    number = sequence_next(key=f"document:{series}", year=year)
     if series == LETTER_SERIES:
-        return year, number, f"{number:02d}/{settings.AGENCY_CODE}-{settings.LICENSING_DIVISION_CODE}"
-    return year, number, f"{number:02d}/{series}-{settings.AGENCY_CODE}"
+        symbol = "-".join(part for part in (agency.symbol, agency.licensing_division_symbol) if part)
+        number = sequence_next(key=f"document:{agency.pk}:{series}:{symbol}", year=year)
+        return year, number, f"{number:02d}/{symbol}"
+    number = sequence_next(key=f"document:{agency.pk}:{series}:{agency.symbol}", year=year)
+    return year, number, f"{number:02d}/{series}-{agency.symbol}"
 
 
 def legal_basis_lines(terms, *, moment: datetime) -> list[str]:
@@ -275,7 +279,7 @@ def _content(case: Case, dossier: Dossier, *, kind: str, title: str, number_text
         legal_bases=legal_basis_lines(case.terms, moment=moment),
         recipient=dossier.organisation.name,
         body=[(label, _format_value(dossier.fields[name])) for name, label in labels.items() if name in dossier.fields],
-        closing=closing, signer_title=settings.AGENCY_SIGNER_TITLE, signer_name=_signer_name(case),
+        closing=closing, **_signature(case, moment), **letterhead(case.agency),
         recipients_block=[f"- {dossier.organisation.name};", "- Lưu: VT."],
     )
 
@@ -321,7 +325,7 @@ def result_issue(*, case_id: int) -> IssuedDocument | None:
         spec = PROCEDURES[case.case_type.code]
         series = case.terms.result_unit or "VB"
         moment = timezone.now()
-        year, number, number_text = _number_take(series=series, moment=moment)
+        year, number, number_text = _number_take(agency=case.agency, series=series, moment=moment)
         kind = IssuedDocument.Kind.PERMIT if series == "GP" else IssuedDocument.Kind.APPROVAL
         closing = ["Tổ chức được cấp phép có trách nhiệm thực hiện đúng nội dung ghi trong văn bản này và các quy "
                    "định của pháp luật có liên quan.", "Văn bản có hiệu lực kể từ ngày ký."]
@@ -371,7 +375,7 @@ def refusal_letter_issue(*, case_id: int) -> IssuedDocument | None:
             return None
         dossier = _dossier_of(case)
         moment = case.decided_at
-        year, number, number_text = _number_take(series=LETTER_SERIES, moment=moment)
+        year, number, number_text = _number_take(agency=case.agency, series=LETTER_SERIES, moment=moment)
         content = _refusal_letter(case, dossier, number_text=number_text, moment=moment)
         document = _document_store(case, kind=IssuedDocument.Kind.REFUSAL, content=content, series=LETTER_SERIES,
                                    year=year, number=number)
@@ -381,7 +385,7 @@ def refusal_letter_issue(*, case_id: int) -> IssuedDocument | None:
 
 
 def _refusal_letter(case: Case, dossier: Dossier, *, number_text: str, moment: datetime) -> OfficialDocument:
-    agency = settings.AGENCY_NAME_TEXT
+    agency = case.agency.name
     holder = dossier.organisation.name
     received = timezone.localtime(case.received_at)
     subject = PROCEDURES[case.case_type.code].refusal_title
@@ -402,8 +406,9 @@ def _refusal_letter(case: Case, dossier: Dossier, *, number_text: str, moment: d
     return OfficialDocument(
         kind=IssuedDocument.Kind.REFUSAL, number_text=number_text, issued_at=moment, title="",
         summary=f"V/v {subject[:1].upper()}{subject[1:].lower()}", legal_bases=[], recipient=holder, body=body,
-        signer_title=settings.AGENCY_SIGNER_TITLE, signer_name=_signer_name(case),
-        recipients_block=["- Như trên;", "- Lưu: VT, " + settings.LICENSING_DIVISION_CODE + "."],
+        **_signature(case, moment), **letterhead(case.agency),
+        recipients_block=["- Như trên;", "- Lưu: " + ", ".join(
+            part for part in ("VT", case.agency.licensing_division_symbol) if part) + "."],
     )
 
 
@@ -424,9 +429,9 @@ def apology_letter_issue(*, case_id: int, event_id: int) -> IssuedDocument | Non
                   ("Ngày hẹn trả kết quả trước đây", _format_value(event.before.get("due_at") or "")),
                   ("Lý do chậm", event.note),
                   ("Ngày hẹn trả kết quả mới", new_due.strftime("%H giờ %M ngày %d/%m/%Y"))],
-            closing=[f"{settings.AGENCY_NAME_TEXT} xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này."],
-            signer_title=settings.AGENCY_SIGNER_TITLE,
-            signer_name=(event.actor.get_full_name() or event.actor.username) if event.actor else "",
+            closing=[f"{case.agency.name} xin lỗi quý cơ quan, tổ chức vì sự chậm trễ này."],
+            **letterhead(case.agency),
+            **signature_on(case.agency, timezone.localtime(event.at).date(), user=event.actor).fields(),
             recipients_block=[f"- {dossier.organisation.name};", "- Lưu: VT."],
         )
         return _document_store(case, kind=IssuedDocument.Kind.APOLOGY, content=content, event_id=event_id)

@@ -149,7 +149,7 @@ def report_xlsx(report: dict) -> bytes:
           [[row[key] for key, _label in INSPECTION_COLUMNS] for row in report["inspections"]],
           [6, 50, 14, 14, 12, 12, 14, 18], text_columns=(2,))
     workbook.properties.title = f"Báo cáo {quarter}"
-    workbook.properties.creator = settings.AGENCY_NAME
+    workbook.properties.creator = report["agency"]["name"]
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -175,7 +175,9 @@ def report_docx(report: dict, *, signer_name: str | None = None) -> bytes:
     """The report as the department writes it (seed report): the header, "BÁO CÁO" and its title with the quarter
     ("QUÝ IV/2019"), section I's items 4 (inspections) and 5 (procedures, table I.5 as the seed lays it out, then the
     comparison with the previous quarter and the processing figures), then "Nơi nhận:" and the signer's block.
-    Running text writes the quarter "quý IV/2019". ``signer_name`` defaults to :func:`report_signer_name`."""
+    Running text writes the quarter "quý IV/2019". The header, the number's symbol, the place and the signer's title
+    are the reporting agency's as of the quarter's end (``report["agency"]``); ``signer_name`` defaults to that
+    agency's signer of the day, else to :func:`report_signer_name`."""
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -185,7 +187,7 @@ def report_docx(report: dict, *, signer_name: str | None = None) -> bytes:
 
     quarter, previous = quarter_text(report["quarter"]), quarter_text(report["previous_quarter"])
     if signer_name is None:
-        signer_name = report_signer_name()
+        signer_name = report["agency"]["signer_name"] or report_signer_name()
 
     document = Document()
     section = document.sections[0]
@@ -213,15 +215,16 @@ def report_docx(report: dict, *, signer_name: str | None = None) -> bytes:
     header = document.add_table(rows=1, cols=2)
     left, right = header.rows[0].cells
     left.text = ""
-    left.paragraphs[0].add_run(text_clean(settings.AGENCY_PARENT) + "\n").font.size = Pt(12)
-    agency = left.paragraphs[0].add_run(text_clean(settings.AGENCY_NAME) + "\n")
+    issuer = report["agency"]
+    left.paragraphs[0].add_run(text_clean(issuer["parent_name"]) + "\n").font.size = Pt(12)
+    agency = left.paragraphs[0].add_run(text_clean(issuer["name"].upper()) + "\n")
     agency.bold = True
-    left.paragraphs[0].add_run(f"Số:     /BC-{settings.AGENCY_CODE}")
+    left.paragraphs[0].add_run(f"Số:     /BC-{issuer['symbol']}")
     left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     motto = right.paragraphs[0]
     motto.add_run("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n").bold = True
     motto.add_run("Độc lập - Tự do - Hạnh phúc\n").bold = True
-    motto.add_run(date_line(timezone.now())).italic = True
+    motto.add_run(date_line(timezone.now(), issuer["place_name"])).italic = True
     motto.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
     center, justify = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.JUSTIFY
@@ -284,14 +287,14 @@ def report_docx(report: dict, *, signer_name: str | None = None) -> bytes:
     paragraph(recipients, "Nơi nhận:", bold=True, italic=True, size=12)
     for line in report_recipients():
         paragraph(recipients, line, size=11)
-    for line in str(settings.AGENCY_SIGNER_TITLE).split("\n"):
+    for line in str(issuer["signer_title"]).split("\n"):
         paragraph(signer, line.upper(), bold=True, align=center, size=14)
     for _ in range(SIGNATURE_BLANK_LINES):
         paragraph(signer, size=14)
     paragraph(signer, signer_name or "", bold=True, align=center, size=14)
 
     document.core_properties.title = f"Báo cáo {quarter}"
-    document.core_properties.author = text_clean(settings.AGENCY_NAME)
+    document.core_properties.author = text_clean(issuer["name"])
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

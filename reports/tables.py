@@ -44,6 +44,28 @@ def _figures(quarters: list[Quarter]) -> dict[tuple[str, int, str], int]:
     return figures
 
 
+def report_agency(quarter: Quarter):
+    """The agency whose report this is: the one that held the licensing procedures on the quarter's last day."""
+    from agencies.models import Agency
+    from cases.models import CaseTypeAgency
+
+    last_day = quarter.end.date() - timedelta(days=1)
+    rows = CaseTypeAgency.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=last_day),
+                                         valid_from__lte=last_day, case_type__domain="licensing")
+    return Agency.objects.filter(pk__in=rows.values("agency_id")).order_by("pk").first()
+
+
+def _agency_block(agency, quarter: Quarter) -> dict:
+    from agencies.selectors import signature_on
+
+    if agency is None:
+        return {"parent_name": "", "name": "", "symbol": "", "place_name": "", "signer_title": "GIÁM ĐỐC",
+                "signer_name": ""}
+    signed = signature_on(agency, quarter.end.date() - timedelta(days=1))
+    return {"id": agency.pk, "parent_name": agency.parent_name, "name": agency.name, "symbol": agency.symbol,
+            "place_name": agency.place_name, "signer_title": signed.title, "signer_name": signed.name}
+
+
 def quarterly_report(quarter: Quarter) -> dict:
     previous = quarter.previous()
     figures = _figures([quarter, previous])
@@ -67,6 +89,7 @@ def quarterly_report(quarter: Quarter) -> dict:
         row["resolved"] = row["early"] + row["on_time"] + row["late"]
         processing.append(row)
     return {
+        "agency": _agency_block(report_agency(quarter), quarter),
         "inspections": inspections_table(quarter),
         "quarter": str(quarter), "label": quarter.label_vi, "previous_quarter": str(previous),
         "period": {"start": quarter.start.isoformat(), "end": quarter.end.isoformat()},

@@ -22,10 +22,14 @@ pytest_plugins = ["tests.support_concurrency", "tests.support_broker_proxy", "te
 
 
 def catalogue_load() -> None:
-    """Roles and catalogue, loaded the way migration 0002 loads them (idempotent; triggers untouched)."""
+    """Roles and catalogue, loaded the way migration 0002 loads them (idempotent; triggers untouched), and the
+    agency history of agencies/data/ (Thái Bình's Sở TTTT to 28/02/2025, then its successors)."""
+    from cases.competence import agency_history_load_file
+
     migration = importlib.import_module("cases.migrations.0002_catalogue_roles_timeline_guard")
     migration.load(apps, SimpleNamespace(connection=SimpleNamespace(vendor="data-only")))
     importlib.import_module("cases.migrations.0009_legal_bases_2019").load(apps, None)
+    agency_history_load_file()
 
 
 @pytest.fixture(autouse=True)

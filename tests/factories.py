@@ -22,6 +22,21 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             self.groups.add(*Group.objects.filter(name__in=extracted))
 
+    @factory.post_generation
+    def agencies(self, create, extracted, **kwargs):
+        """The agencies the user works for: those named (codes or rows), by default every agency there is (the
+        agency history of one province; the scoping tests give their users one agency each)."""
+        if not create:
+            return
+        from agencies.models import Agency, Membership
+
+        if extracted is None:
+            chosen = list(Agency.objects.all())
+        else:
+            chosen = [Agency.objects.get(code=item) if isinstance(item, str) else item for item in extracted]
+        Membership.objects.bulk_create([Membership(user=self, agency=agency) for agency in chosen],
+                                       ignore_conflicts=True)
+
 
 def case_make(*, actor, type_code: str = "printing_licence", received_at=None, path: tuple[str, ...] = (),
               head=None, subject_name: str = "Công ty TNHH In Hoàng Long", **extra):

@@ -1,5 +1,5 @@
 """Official documents (licensing/documents.py): the .docx opened with python-docx, checked against the layout of
-Nghị định 30/2020/NĐ-CP and the agency settings."""
+Nghị định 30/2020/NĐ-CP and the issuing agency the document carries."""
 
 import io
 import zipfile
@@ -19,6 +19,8 @@ pytestmark = pytest.mark.django_db
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TNR = "Times New Roman"
+THAI_BINH_STTTT = {"agency_parent": "UBND TỈNH THÁI BÌNH", "agency_name": "Sở Thông tin và Truyền thông",
+                   "place": "Thái Bình"}
 
 
 def permit(**changes) -> OfficialDocument:
@@ -45,6 +47,7 @@ def permit(**changes) -> OfficialDocument:
         signer_name="Nguyễn Văn A",
         recipients_block=["- Như trên;", "- Lưu: VT."],
     )
+    values.update(THAI_BINH_STTTT)
     values.update(changes)
     return OfficialDocument(**values)
 
@@ -68,6 +71,7 @@ def refusal(**changes) -> OfficialDocument:
         signer_name="Trần Thị B",
         recipients_block=["- Như trên;", "- Lưu: VT, TTBCXB."],
     )
+    values.update(THAI_BINH_STTTT)
     values.update(changes)
     return OfficialDocument(**values)
 
@@ -92,6 +96,7 @@ def apology(**changes) -> OfficialDocument:
         signer_name="Nguyễn Văn A",
         recipients_block=[],
     )
+    values.update(THAI_BINH_STTTT)
     values.update(changes)
     return OfficialDocument(**values)
 
@@ -153,7 +158,7 @@ def runs_with_text(paragraph):
     ],
 )
 def test_date_line_uses_the_local_date_and_the_decree_zero_padding(moment, expected):
-    assert date_line(moment) == expected
+    assert date_line(moment, "Thái Bình") == expected
     assert date_line(moment, "Hưng Yên") == expected.replace("Thái Bình", "Hưng Yên")
 
 
@@ -181,15 +186,15 @@ def test_rendered_date_line_sits_under_the_motto_in_italics(moment, expected):
     assert date_paragraph.alignment == WD_ALIGN_PARAGRAPH.CENTER
 
 
-def test_date_line_takes_the_province_from_settings_at_call_time(settings):
-    settings.AGENCY_PROVINCE = "Hưng Yên"
-    assert date_line(datetime(2025, 7, 1, 9, 0, tzinfo=VN)) == "Hưng Yên, ngày 01 tháng 7 năm 2025"
+def test_date_line_without_a_place_is_the_date_alone():
+    assert date_line(datetime(2025, 7, 1, 9, 0, tzinfo=VN)) == "Ngày 01 tháng 7 năm 2025"
+    assert date_line(datetime(2025, 7, 1, 9, 0, tzinfo=VN), "Hưng Yên") == "Hưng Yên, ngày 01 tháng 7 năm 2025"
 
 
 def test_date_line_refuses_a_naive_datetime_and_takes_a_plain_date_as_local():
     with pytest.raises(ValueError, match="naive"):
         date_line(datetime(2020, 1, 5, 9, 0))
-    assert date_line(date(2020, 2, 3)) == "Thái Bình, ngày 03 tháng 02 năm 2020"
+    assert date_line(date(2020, 2, 3), "Thái Bình") == "Thái Bình, ngày 03 tháng 02 năm 2020"
     assert date_text(date(2020, 10, 1)) == "ngày 01 tháng 10 năm 2020"
 
 
@@ -359,14 +364,12 @@ def test_line_breaks_are_kept_and_characters_xml_cannot_hold_are_dropped():
     assert "dòng một\ndòng hai" in [p.text for p in document.paragraphs]
 
 
-# --- Settings ----------------------------------------------------------------------------------------------
+# --- The issuing agency ------------------------------------------------------------------------------------
 
 
-def test_agency_and_province_come_from_settings_at_render_time(settings):
-    settings.AGENCY_PROVINCE = "Hưng Yên"
-    settings.AGENCY_PARENT = "UBND TỈNH HƯNG YÊN"
-    settings.AGENCY_NAME = "SỞ KHOA HỌC VÀ CÔNG NGHỆ"
-    doc = permit(recipient="Trường Đại học Hưng Yên",
+def test_the_agency_and_its_place_come_with_the_document():
+    doc = permit(agency_parent="UBND TỈNH HƯNG YÊN", agency_name="Sở Khoa học và Công nghệ", place="Hưng Yên",
+                 recipient="Trường Đại học Hưng Yên",
                  body=[("Tên bản tin", "Bản tin Đại học Hưng Yên")],
                  issued_at=datetime(2025, 7, 15, 9, 0, tzinfo=VN))
     document = opened(doc)
@@ -379,9 +382,8 @@ def test_agency_and_province_come_from_settings_at_render_time(settings):
     assert document.core_properties.author == "SỞ KHOA HỌC VÀ CÔNG NGHỆ"
 
 
-def test_without_a_parent_authority_the_header_starts_with_the_agency(settings):
-    settings.AGENCY_PARENT = ""
-    left, _ = header_cells(opened(permit()))
+def test_without_a_parent_authority_the_header_starts_with_the_agency():
+    left, _ = header_cells(opened(permit(agency_parent="")))
     assert [t for t in texts(left) if t] == ["SỞ THÔNG TIN VÀ TRUYỀN THÔNG", "Số: 15/GP-STTTT"]
 
 

@@ -74,9 +74,8 @@ def test_the_quarter_is_written_in_words_never_as_a_code(third_quarter):
     assert "Quý" not in "\n".join(paragraphs[2:])  # lowercase in running text
 
 
-def test_sections_follow_the_reports_order_and_it_ends_with_recipients_and_signer(third_quarter, settings):
-    settings.AGENCY_SIGNER_TITLE = "GIÁM ĐỐC"
-    head = UserFactory(roles=[r.DEPARTMENT_HEAD], first_name="Vũ Tiến Khoái", last_name="")
+def test_sections_follow_the_reports_order_and_it_ends_with_recipients_and_signer(third_quarter):
+    # The agency's signer on the quarter's last day (agencies/data/: Thái Bình's Sở TTTT, its director in 2019).
     order = blocks(report_docx(third_quarter))
 
     header = order[0]
@@ -107,16 +106,18 @@ def test_sections_follow_the_reports_order_and_it_ends_with_recipients_and_signe
     assert signature == len(order) - 1  # nothing after the recipients and the signer
     recipients, signer = order[signature].rows[0].cells
     assert cell_lines(recipients) == ["Nơi nhận:", "- Lãnh đạo Sở;", "- Trưởng các đơn vị thuộc Sở;", "- Lưu: VT."]
-    assert cell_lines(signer) == ["GIÁM ĐỐC", head.get_full_name()]
+    assert cell_lines(signer) == ["GIÁM ĐỐC", "Vũ Tiến Khoái"]
     assert len(signer.paragraphs) == 6  # the title, four lines for the signature and seal, the name
 
 
-def test_the_signer_and_recipients_come_from_settings_and_an_unknown_name_is_left_blank(third_quarter, settings):
-    settings.AGENCY_SIGNER_TITLE = "KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC"
+def test_the_signer_comes_from_the_agencys_data_and_an_unknown_name_is_left_blank(settings):
+    from agencies.models import Signer
+
     settings.REPORT_RECIPIENTS = ["Như trên", "UBND tỉnh (để b/c);"]
+    Signer.objects.filter(agency__code="thai-binh-stttt").update(title="KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC", name="")
     UserFactory(roles=[r.DEPARTMENT_HEAD], first_name="A", last_name="Nguyễn Văn")
     UserFactory(roles=[r.DEPARTMENT_HEAD], first_name="B", last_name="Trần Thị")  # two heads: who signs is not known
-    recipients, signer = blocks(report_docx(third_quarter))[-1].rows[0].cells
+    recipients, signer = blocks(report_docx(quarterly_report(Quarter(2019, 3))))[-1].rows[0].cells
     assert cell_lines(recipients) == ["Nơi nhận:", "- Như trên;", "- UBND tỉnh (để b/c);", "- Lưu: VT."]
     assert cell_lines(signer) == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
     assert recipients.paragraphs[0].runs[0].bold and recipients.paragraphs[0].runs[0].italic

@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "simple_history",  # the agencies' and competences' change history, shown in the admin
     "worker",
+    "agencies",
     "cases",
     "licensing",
     "inspections",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # who changed an agency in the admin
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A path or query string holding NUL or another control character is a 400 before any view (problem JSON for
@@ -184,19 +187,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# --- The agency: settings, never hard-coded (the province merged into Hưng Yên in 2025). ---
-AGENCY_NAME = os.environ.get("AGENCY_NAME", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG")
-AGENCY_PARENT = os.environ.get("AGENCY_PARENT", "UBND TỈNH THÁI BÌNH")
-AGENCY_CODE = os.environ.get("AGENCY_CODE", "STTTT")
-AGENCY_PROVINCE = os.environ.get("AGENCY_PROVINCE", "Thái Bình")
-AGENCY_SIGNER_TITLE = os.environ.get("AGENCY_SIGNER_TITLE", "GIÁM ĐỐC")
+# The agencies (names, symbols, places, signers, which procedures each handles and when) are data: the admin's
+# Agencies section, loaded with `manage.py agencies_load FILE` (agencies/data/ holds Thái Bình's 2008–2025 history).
 # The quarterly report's "Nơi nhận:" before "- Lưu: VT.", separated by ";" (reports/exports.py).
 REPORT_RECIPIENTS = [name.strip() for name in os.environ.get(
     "REPORT_RECIPIENTS", "Lãnh đạo Sở;Trưởng các đơn vị thuộc Sở").split(";") if name.strip()]
-# The agency's name in running text ("Sở Thông tin và Truyền thông nhận được hồ sơ …"), and the licensing
-# division's abbreviation in letter numbers ("03/STTTT-TTBCXB") and "Lưu: VT, TTBCXB.".
-AGENCY_NAME_TEXT = os.environ.get("AGENCY_NAME_TEXT", "Sở Thông tin và Truyền thông")
-LICENSING_DIVISION_CODE = os.environ.get("LICENSING_DIVISION_CODE", "TTBCXB")
 
 # --- Case engine ---
 # A day-based limit ends at the close of office on its last day.

@@ -7,4 +7,4 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
-        from . import services, tasks  # noqa: F401  registers the case-change hook and the Celery tasks
+        from . import backfill, services, tasks  # noqa: F401  registers the case-change hooks and the Celery tasks

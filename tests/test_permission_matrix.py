@@ -26,6 +26,7 @@ import io
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -160,6 +161,8 @@ MATRIX = {
     ("GET", "/api/v1/licensing/permits/{id}/"):              row(A, "-200", "-200", "-200", "-200", "-200", "-200"),
     ("GET", "/api/v1/licensing/print-facilities/"):          row(A, "200", "200", "200", "200", "200", "200"),
     ("GET", "/api/v1/licensing/print-facilities/{id}/"):     row(A, "-200", "-200", "-200", "-200", "-200", "-200"),
+    # past registers are imported by the head and administrators only (a dry run here)
+    ("POST", "/api/v1/licensing/imports/"):                  row(A, "403", "200", "403", "403", "403", "200"),
     # --- reports: the reporter, the head and administrators; an export job is its requester's
     ("GET", "/api/v1/reports/quarterly/"):                   row(A, "403", "200", "403", "403", "200", "200"),
     ("GET", "/api/v1/reports/quarterly/cases/"):             row(A, "403", "200", "403", "403", "200", "200"),
@@ -369,6 +372,10 @@ def request_for(method: str, path: str, obj: str, world: World, user) -> tuple[s
             return path.format(id=world.permit.pk), None, j
         case "/api/v1/licensing/print-facilities/{id}/":
             return path.format(id=world.print_facility.pk), None, j
+        case "/api/v1/licensing/imports/":
+            example = Path(__file__).resolve().parent.parent / "docs" / "register-import-example.csv"
+            register = SimpleUploadedFile("so-theo-doi.csv", example.read_bytes(), "text/csv")
+            return path, {"file": register, "agency": "thai-binh-stttt", "dry_run": "true"}, "multipart"
         case "/api/v1/reports/quarterly/":
             return path + f"?quarter={Quarter.current()}", None, j
         case "/api/v1/reports/quarterly/cases/":

@@ -19,6 +19,10 @@ from cases.selectors import cases_visible
 
 from . import serializers as s
 from .permissions import HasDepartmentRole
+from .strict import strict
+
+# A transition refuses fields it does not take (a `decided_at` is not silently dropped): 400 naming them.
+TransitionSerializer = strict(s.TransitionSerializer)
 
 
 class CaseTypeViewSet(viewsets.ReadOnlyModelViewSet):
@@ -77,12 +81,13 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         case, created = services.case_create(actor=request.user, case_type=data.pop("type"), **data)
         return self._detail(case, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=s.TransitionSerializer, responses=s.CaseDetailSerializer)
+    @extend_schema(request=TransitionSerializer, responses=s.CaseDetailSerializer)
     @action(detail=True, methods=["post"], url_path="transitions")
     def transitions(self, request, pk=None):
-        """Take a workflow action: `{action, version, note}`; 409 when the state or version moved on."""
+        """Take a workflow action: `{action, version, note}` (`new_due_at` for an apology); 409 when the state or
+        version moved on; 400 naming any other field sent (a decision is dated when it is taken)."""
         case = self.get_object()
-        serializer = s.TransitionSerializer(data=request.data)
+        serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         case = services.case_transition(case_id=case.pk, actor=request.user, **serializer.validated_data)
         return self._detail(case)

@@ -12,5 +12,6 @@ router.register("documents", views.DocumentViewSet, basename="document")
 
 urlpatterns = [
     path("procedures/", views.ProcedureView.as_view(), name="procedures"),
+    path("imports/", include("licensing.api.imports")),  # past registers (licensing/api/imports.py)
     path("", include(router.urls)),
 ]

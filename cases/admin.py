@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import admin_transfer  # noqa: F401  the agencies' admin with the transfer of open cases to successors
 from .models import (
     Attachment,
     CalendarDay,

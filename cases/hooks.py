@@ -14,6 +14,7 @@ _intake: dict[str, list[Callable]] = defaultdict(list)
 _attachment: dict[str, list[Callable]] = defaultdict(list)
 _changed: list[Callable] = []
 _doors: dict[str, str] = {}
+_still_open: dict[str, list[Callable]] = defaultdict(list)
 
 
 def _register(table, keys, func):
@@ -89,3 +90,18 @@ def receives_own_cases(domain: str, where: str) -> None:
 def own_door(domain: str) -> str | None:
     """Where cases of the domain are received, if not through the bare case engine."""
     return _doors.get(domain)
+
+
+def still_open(domain: str):
+    """`func(cases)` takes a queryset of the domain's closed cases and returns those that still hold open work (a
+    campaign whose corrections are not yet verified): an agency transfer moves them with the open cases."""
+    return lambda func: _register(_still_open, [domain], func)
+
+
+def still_open_ids(cases) -> set[int]:
+    """The ids among `cases` (closed cases, any domain) that a domain app counts as still open."""
+    ids: set[int] = set()
+    for domain, funcs in _still_open.items():
+        for func in funcs:
+            ids |= set(func(cases.filter(case_type__domain=domain)).values_list("pk", flat=True))
+    return ids

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from cases.models import CaseEvent
+from cases.transfer import transfer_text
 from cases.workflow import WORKFLOWS, State
 
 from .models import IssuedDocument
@@ -166,6 +167,8 @@ def timeline_rows(events, *, case_type_code: str) -> list[TimelineRow]:
         elif kind == CaseEvent.Kind.ISSUE_FAILED:
             css = f"{kind} error"
             details.append(_("Tried again automatically; an officer can issue it again now."))
+        elif kind == CaseEvent.Kind.TRANSFER:
+            title = transfer_text(event.before, event.after)
         elif kind == CaseEvent.Kind.NOTIFICATION:
             details.append(str(NOTIFICATION_LABELS.get(event.action, event.action)))
             if event.after.get("to"):

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from cases import roles as r
 from cases.models import Attachment, Case, CaseEvent, CaseType, CaseTypeTerms
+from cases.transfer import transfer_text
 from cases.workflow import transitions_available
 
 from . import fields
@@ -71,11 +72,19 @@ class CaseCreateSerializer(serializers.Serializer):
 class EventSerializer(serializers.ModelSerializer):
     actor = UserBriefSerializer(read_only=True, allow_null=True)  # system events have none
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    summary = serializers.SerializerMethodField(
+        help_text=_("The event in words where its kind alone does not say it (a transfer: from which agency to "
+                    "which); empty otherwise."))
 
     class Meta:
         model = CaseEvent
-        fields = ["id", "at", "kind", "kind_label", "action", "actor", "from_state", "to_state", "before", "after",
-                  "note"]
+        fields = ["id", "at", "kind", "kind_label", "summary", "action", "actor", "from_state", "to_state", "before",
+                  "after", "note"]
+
+    def get_summary(self, event) -> str:
+        if event.kind == CaseEvent.Kind.TRANSFER:
+            return transfer_text(event.before, event.after)
+        return ""
 
 
 class AttachmentSerializer(serializers.ModelSerializer):

@@ -7,20 +7,27 @@ worker) before the 409, and /me went from 13 ms to 9 s.
 
 Half the attackers send the bomb for a finding id that does not exist (refused before the file is opened), half
 for a real finding with the token of an inspector of its team (refused from the image's header, before decoding).
-Both run against gunicorn with 2 workers on loopback, in alternating rounds: /me alone, /me under the bombs, and
-/me under the same clients sending /me themselves (the reference: what any 8 clients that never pause do to a ninth
-request on 2 workers). Target: p50 under the bombs ≤ 2 × p50 alone, every bomb refused (409 / 400), none stored,
-no server error.
+The server is gunicorn with the production configuration as it is (`config/gunicorn.conf.py`: 2 × cores + 1
+processes of 4 threads; only the bind address is the benchmark's), on loopback. In alternating rounds: /me alone,
+/me under the bombs, and /me under the same clients sending /me themselves (the reference: what any 8 clients that
+never pause do to a ninth request on this machine). Target: p50 under the bombs ≤ 2 × p50 alone, every bomb refused
+(409 / 400), none stored, no server error. On 2 cores no server shape meets the ratio (docs/PERFORMANCE.md §6): the
+reference shows why, and the third summary line shows what the bombs add to it.
+
+For each phase it also prints where the CPU went: the machine's busy share (from /proc/stat), the cores used by the
+gunicorn processes and by the attacking clients, and the server's CPU per request answered.
 
 Only loopback traffic, bounded in time (`--rounds` × `--seconds` of attack) and count (`--max-bombs`).
 """
 
 import argparse
 import contextlib
+import functools
 import http.client
 import io
 import os
 import re
+import runpy
 import statistics
 import subprocess
 import sys
@@ -33,7 +40,7 @@ from multiprocessing import Event, Process, Queue
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # the product (and the framework floor's trivial views)
 
-from bench._server import gunicorn, timed_get, token_for  # noqa: E402
+from bench._server import PRODUCTION_CONFIG, gunicorn, timed_get, token_for  # noqa: E402
 from bench._setup import django_setup, percentile, summary  # noqa: E402
 
 BOUNDARY = "benchphotobomb" + "0" * 10
@@ -89,13 +96,15 @@ def attack(port: int, token: str, finding_id: str | None, data: bytes | None, st
 
 def attackers_run(port: int, plan: list[tuple[str, str | None]], data: bytes | None, stop, results: Queue,
                   max_bombs: int) -> None:
-    """All attackers as threads of one process (each blocks on its socket; the GIL is not what limits them)."""
+    """All attackers as threads of one process (each blocks on its socket most of the time; the CPU it uses is
+    printed)."""
     threads = [threading.Thread(target=attack, args=(port, token, finding_id, data, stop, results, max_bombs))
                for token, finding_id in plan]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    results.put(("cpu", time.process_time()))  # the clients' own CPU (all threads), in seconds
 
 
 ME_TIMEOUT_MS = 30_000  # bench._server.timed_get's timeout: a /me that takes longer counts as this long
@@ -148,6 +157,39 @@ def worker_peak_rss_mb(port: int) -> float:
     return peak / 1024
 
 
+def server_pids(port: int) -> list[int]:
+    """The gunicorn processes (arbiter and workers) serving this port."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue
+        if b"gunicorn" in command and f"127.0.0.1:{port}".encode() in command:
+            pids.append(int(pid))
+    return pids
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_now(pids: list[int]) -> tuple[float, float, float]:
+    """(the machine's busy CPU seconds, all its CPU seconds, the CPU seconds used so far by `pids`)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:8]]
+    total, idle = sum(fields), fields[3] + fields[4]  # idle and iowait
+    used = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                parts = stat.read().rsplit(")", 1)[1].split()
+            used += int(parts[11]) + int(parts[12])  # utime, stime
+        except OSError:
+            continue
+    return (total - idle) / TICKS, total / TICKS, used / TICKS
+
+
 def database_ready() -> None:
     """The benchmark database, created if missing (a run on its own) and migrated."""
     import dj_database_url
@@ -189,29 +231,54 @@ def main() -> None:
     half = args.clients // 2
     plan = [(inspector_token, None)] * (args.clients - half) + [(inspector_token, str(finding.pk))] * half
     quiet, loud, busy, statuses, bomb_ms, busy_statuses = [], [], [], Counter(), [], Counter()
+    pids: list[int] = []
+    # Per phase and round: (seconds, machine busy CPU s, machine CPU s, gunicorn CPU s, clients' CPU s, requests).
+    spent: dict[str, list[tuple[float, ...]]] = {"alone": [], "bombs": [], "reference": []}
 
     def under(base: str, port: int, data: bytes | None) -> tuple[list[float], Counter, list[float]]:
         """/me sampled while the clients run (bombs, or /me themselves when `data` is None)."""
         stop, results = Event(), Queue()
+        before, started = cpu_now(pids), time.monotonic()
         clients = Process(target=attackers_run, args=(port, plan, data, stop, results, args.max_bombs))
         clients.start()
         time.sleep(1.0)  # the clients fill the workers' queue
         sampled = me_p50(base, reader_token, args.seconds)
         stop.set()
-        counts, latencies = Counter(), []
-        for _client in plan:
-            their_counts, their_latencies = results.get(timeout=120)
-            counts.update(their_counts)
-            latencies.extend(their_latencies)
+        counts, latencies, clients_cpu = Counter(), [], 0.0
+        for _item in range(len(plan) + 1):
+            first, second = results.get(timeout=120)
+            if first == "cpu":
+                clients_cpu = second
+                continue
+            counts.update(first)
+            latencies.extend(second)
         clients.join(timeout=60)
+        after, seconds = cpu_now(pids), time.monotonic() - started
+        spent["bombs" if data else "reference"].append(
+            (seconds, after[0] - before[0], after[1] - before[1], after[2] - before[2], clients_cpu,
+             len(sampled) + sum(counts.values())))
         return sampled, counts, latencies
 
+    def by_itself(base: str) -> list[float]:
+        before, started = cpu_now(pids), time.monotonic()
+        sampled = me_p50(base, reader_token, args.seconds)
+        after, seconds = cpu_now(pids), time.monotonic() - started
+        spent["alone"].append((seconds, after[0] - before[0], after[1] - before[1], after[2] - before[2], 0.0,
+                               len(sampled)))
+        return sampled
+
     with tempfile.TemporaryFile("w+") as server_log, contextlib.ExitStack() as stack:
-        base = stack.enter_context(quiet_stderr(server_log, gunicorn))  # one 4xx warning per bomb: to a file
+        # The production configuration; one 4xx warning per bomb goes to a file.
+        base = stack.enter_context(quiet_stderr(server_log, functools.partial(gunicorn, production=True)))
         port = int(base.rsplit(":", 1)[1])
         me_p50(base, reader_token, 1.0)  # warm-up
+        pids.extend(server_pids(port))
+        shape = runpy.run_path(str(PRODUCTION_CONFIG))  # what the configuration gives on this machine
+        print(f"server: gunicorn -c config/gunicorn.conf.py: {shape['workers']} {shape['worker_class']} workers of "
+              f"{shape['threads']} threads ({len(pids) - 1} running) on {os.cpu_count()} cores; load average "
+              f"{os.getloadavg()[0]:.1f} before the rounds", flush=True)
         for round_no in range(args.rounds):
-            alone = me_p50(base, reader_token, args.seconds)
+            alone = by_itself(base)
             attacked, counts, latencies = under(base, port, data)
             statuses.update(counts)
             bomb_ms.extend(latencies)
@@ -228,6 +295,12 @@ def main() -> None:
         stack.close()
         server_log.seek(0)
         log = server_log.read()
+    for phase, label in (("alone", "/me alone"), ("bombs", "under the bombs"),
+                         ("reference", f"under {args.clients} clients of /me")):
+        seconds, busy_s, all_s, server_s, clients_s, requests = (sum(column) for column in zip(*spent[phase], strict=True))
+        print(f"CPU {label}: machine {busy_s / all_s:.0%} busy; gunicorn {server_s / seconds:.2f} cores, "
+              f"the clients {clients_s / seconds:.2f}; gunicorn CPU per request answered "
+              f"{server_s / requests * 1000:.2f} ms ({requests:,} requests)")
     errors = len(re.findall(r"Traceback|Internal Server Error", log))
     stored = Photo.objects.count() - photos_before
     quiet_p50, loud_p50, busy_p50 = statistics.median(quiet), statistics.median(loud), statistics.median(busy)
@@ -244,6 +317,8 @@ def main() -> None:
     summary(f"photo bombs: /me p50 under {args.clients} bomb clients / alone", f"{ratio:.2f}", "≤ 2.00",
             ratio <= 2.0 and not unexpected and stored == 0 and errors == 0)
     summary(f"  for reference: under {args.clients} clients of /me / alone", f"{floor:.2f}", "(none)", True)
+    summary(f"  bombs / {args.clients} clients of /me (the bombs' own share)", f"{loud_p50 / busy_p50:.2f}", "(none)",
+            True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """python -m bench.lists [--runs 50]
 
-The filtered first page of cases (through gunicorn, 2 workers): p50 target ≤ 30 ms; and the number of SQL
-queries for page sizes 10 and 100 (must be equal: no N+1).
+The filtered first page of cases (through gunicorn, 2 workers): p50 target ≤ 30 ms; the text search with and without
+diacritics (`q=Minh Phát`, `q=minh phat`): p50 target ≤ 20 ms; and the number of SQL queries for page sizes 10 and
+100 (must be equal: no N+1).
 """
 
 import argparse
@@ -15,8 +16,10 @@ QUERIES = [
     "type=bulletin&state=issued&ordering=-received_at",
     "received_after=2019-10-01T00:00:00%2B07:00&received_before=2020-01-01T00:00:00%2B07:00",
     "overdue=true",
-    "q=Minh%20Ph%C3%A1t",  # part of an organisation's name
+    "q=Minh%20Ph%C3%A1t",  # two words of organisations' names (1 in 900 organisations holds both)
+    "q=minh%20phat",  # the same typed without diacritics
 ]
+SEARCHES = {"q=Minh%20Ph%C3%A1t", "q=minh%20phat"}
 
 
 def query_count(path: str, user) -> int:
@@ -42,7 +45,7 @@ def main() -> None:
     from cases.models import Case
 
     print(f"case lists, {Case.objects.count():,} cases, {args.runs} runs each")
-    worst = 0.0
+    worst = search_worst = 0.0
     with gunicorn() as base:
         for username in USERS:
             token = token_for(username)
@@ -51,9 +54,12 @@ def main() -> None:
                 timed_get(url, token)
                 times = [timed_get(url, token)[0] for _ in range(args.runs)]
                 worst = max(worst, percentile(times, 0.5))
+                if query in SEARCHES:
+                    search_worst = max(search_worst, percentile(times, 0.5))
                 print(f"  {username} ?{query}: p50 {percentile(times, 0.5):.1f} ms  "
-                      f"p95 {percentile(times, 0.95):.1f} ms (target p50 ≤ 30 ms)")
+                      f"p95 {percentile(times, 0.95):.1f} ms (target p50 ≤ {20 if query in SEARCHES else 30} ms)")
     summary("lists: slowest filtered first page p50", f"{worst:.1f} ms", "≤ 30 ms", worst <= 30)
+    summary("lists: text search p50 (Minh Phát, minh phat)", f"{search_worst:.1f} ms", "≤ 20 ms", search_worst <= 20)
     head = User.objects.get(username="bench_department_head")
     small = query_count("/api/v1/cases/?type=bulletin&page_size=10", head)
     large = query_count("/api/v1/cases/?type=bulletin&page_size=100", head)

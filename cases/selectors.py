@@ -10,6 +10,7 @@ from agencies.selectors import agency_ids_visible
 
 from . import roles as r
 from .models import Case, minute_floor
+from .search import StoredCaseWords, search_q
 from .workflow import CLOCK_RUNNING
 
 
@@ -32,8 +33,9 @@ def cases_visible(*, user) -> QuerySet[Case]:
 
 
 def text_search_q(value: str) -> Q:
-    """Cases whose reference, subject or summary holds `value` (the API's `q` filter and the officers' search)."""
-    return Q(reference__icontains=value) | Q(subject_name__icontains=value) | Q(summary__icontains=value)
+    """Cases whose subject and summary hold the words of `value` (accent- and case-insensitive, whole words), or
+    whose reference holds `value`: the API's `q` filter and the officers' search (cases/search.py)."""
+    return search_q(value, words_in=StoredCaseWords(), codes=("reference",))
 
 
 def overdue_q(now=None) -> Q:

@@ -1,9 +1,9 @@
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.api.fields import YEAR_MAX, YEAR_MIN
 from cases.filters import DayOrMomentFilter
+from cases.search import search_q
 from cases.workflow import INSPECTION
 
 from .models import (
@@ -41,8 +41,8 @@ class CampaignFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(case__subject_name__icontains=value) | Q(case__reference__icontains=value)
-                               | Q(decision_number_text__icontains=value) | Q(scope__icontains=value))
+        return queryset.filter(search_q(value, words_in=("case__subject_name", "scope"),
+                                        codes=("case__reference", "decision_number_text")))
 
 
 class EstablishmentFilter(django_filters.FilterSet):
@@ -57,8 +57,7 @@ class EstablishmentFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(address__icontains=value)
-                               | Q(site_code__icontains=value) | Q(operator__icontains=value))
+        return queryset.filter(search_q(value, words_in=("name", "address", "operator"), codes=("site_code",)))
 
 
 class ChecklistTemplateFilter(django_filters.FilterSet):

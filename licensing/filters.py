@@ -1,8 +1,8 @@
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.filters import DayOrMomentFilter
+from cases.search import search_q
 
 from .models import Organisation, Permit
 
@@ -24,8 +24,9 @@ class PermitFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(number_text__icontains=value) | Q(holder__name__icontains=value)
-                               | Q(title__icontains=value) | Q(case__reference__icontains=value))
+        # Words of the holder's name and the title, accent-insensitive; the number and the case's reference as typed.
+        return queryset.filter(search_q(value, words_in=("holder__name", "title"),
+                                        codes=("number_text", "case__reference")))
 
 
 class OrganisationFilter(django_filters.FilterSet):
@@ -39,5 +40,4 @@ class OrganisationFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(tax_code__icontains=value)
-                               | Q(address__icontains=value))
+        return queryset.filter(search_q(value, words_in=("name", "address"), codes=("tax_code",)))

@@ -1,0 +1,160 @@
+"""Text search of the lists: accent- and case-insensitive, by whole words. One definition for every list.
+
+"minh phat", "MINH PHÁT" and "Minh Phát" all find "Công ty TNHH Minh Phát", and "duc" finds "Đức". The text and the
+query are folded (diacritics removed, đ → d, lower case) and split into words at anything that is not a letter or
+a digit; every word of the query must be a word of the text, in any order. A piece of a word does not match: "inh"
+does not find "Minh". A word ending in `*` matches the words that start with it: "minh ph*" finds Minh Phát and
+Minh Phương (what a type-ahead client sends). Codes (case references, permit numbers, tax codes, site codes) are
+still found by any part of them, as typed: "GPIN-", "BT-2019-00042", "-20".
+
+* **PostgreSQL:** `<words> @@ to_tsquery('simple', 'minh & ph:*')`. The function `f_search_words(text)`
+  (migration `cases.0013_text_search`) folds with the `unaccent` extension, turns what is not a letter or a digit
+  into a space and makes a tsvector of the words. Cases keep it in a stored generated column, `search_words`, with a
+  GIN index: a million cases are searched through the index, and a list read in date order checks each case against
+  the stored words without folding its text again. The registries (organisations, permits, establishments,
+  campaigns) are small and fold their text as they are read.
+* **SQLite** (the embedded mode): the same comparison in Python (`words_match`), registered on every connection as
+  `sttt_words_match`.
+
+The query is folded in Python for both (`fold`), so its words reach SQL as letters and digits only.
+"""
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import reduce
+from operator import or_
+
+from django.db.backends.signals import connection_created
+from django.db.models import Expression, Func, Lookup, Q, TextField
+
+# Letters that are not a base letter plus combining marks, folded as PostgreSQL's unaccent.rules folds them.
+_LETTERS = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
+                          "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i"})
+_WORD = re.compile(r"[^\W_]+")  # letters and digits; everything else separates words
+_TERM = re.compile(r"([^\W_]+)(\*?)")  # a word of a query, and whether it ends in * (the start of a word)
+
+# The generated column of cases_case (migration 0013) and the fields it is made of, in the same order.
+STORED_COLUMN = "search_words"
+CASE_WORDS = ("subject_name", "summary")
+
+
+def fold(text: str) -> str:
+    """`text` without diacritics, đ as d, in lower case: "Đức Phát" → "duc phat"."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def words(text: str) -> list[str]:
+    """The folded words of `text`: "Công ty TNHH Minh-Phát" → ["cong", "ty", "tnhh", "minh", "phat"]."""
+    return _WORD.findall(fold(text))
+
+
+def query_terms(value: str) -> list[str]:
+    """The words of a query as the search compares them: folded, a word that ends in * keeping its star
+    ("Minh Ph*" → ["minh", "ph*"])."""
+    return [word + star for word, star in _TERM.findall(fold(value))]
+
+
+def tsquery(terms: Sequence[str]) -> str:
+    """PostgreSQL's form of the terms: "minh & ph:*" for ["minh", "ph*"]."""
+    return " & ".join(f"{term[:-1]}:*" if term.endswith("*") else term for term in terms)
+
+
+def words_match(text: str | None, terms: str) -> bool:
+    """Whether `text` holds every term (space-separated, from `query_terms`): a word, or the start of a word for a
+    term that ends in *. The Python twin of `f_search_words(text) @@ to_tsquery(...)`, for SQLite."""
+    if text is None or not terms:
+        return False
+    held = set(words(text))
+    return all(any(word.startswith(term[:-1]) for word in held) if term.endswith("*") else term in held
+               for term in terms.split())
+
+
+class Joined(Func):
+    """Fields as one text, separated by a space: `"subject_name" || ' ' || "summary"` (the fields must be NOT NULL:
+    one NULL makes the whole text NULL)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+
+class SearchWords(Joined):
+    """The words of some fields. PostgreSQL: `f_search_words(...)`, folded as the row is read; elsewhere the text,
+    which `sttt_words_match` folds."""
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = super().as_sql(compiler, connection, **extra)
+        return f"f_search_words({sql})", params
+
+
+class StoredCaseWords(Expression):
+    """A case's words. PostgreSQL: the stored column `search_words` of the cases table (generated from
+    `CASE_WORDS`, GIN-indexed); elsewhere the text of `CASE_WORDS`. Only in a query on cases themselves."""
+
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__()
+        self.text = Joined(*CASE_WORDS)
+        self.alias = None
+
+    def get_source_expressions(self):
+        return [self.text]
+
+    def set_source_expressions(self, exprs):
+        (self.text,) = exprs
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        resolved = super().resolve_expression(query, allow_joins, reuse, summarize, for_save)
+        resolved.alias = query.get_initial_alias()
+        return resolved
+
+    def relabeled_clone(self, change_map):
+        clone = super().relabeled_clone(change_map)
+        clone.alias = change_map.get(self.alias, self.alias)
+        return clone
+
+    def as_sql(self, compiler, connection):
+        return compiler.compile(self.text)
+
+    def as_postgresql(self, compiler, connection):
+        return f"{compiler.quote_name_unless_alias(self.alias)}.{connection.ops.quote_name(STORED_COLUMN)}", []
+
+
+class WordsMatch(Lookup):
+    """`lhs` (SearchWords or StoredCaseWords) holds the terms (space-separated, from `query_terms`)."""
+
+    lookup_name = "sttt_words_match"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):  # SQLite and any other backend: the Python comparison
+        lhs, params = compiler.compile(self.lhs)
+        return f"sttt_words_match({lhs}, %s)", (*params, self.rhs)
+
+    def as_postgresql(self, compiler, connection):
+        lhs, params = compiler.compile(self.lhs)
+        return f"{lhs} @@ to_tsquery('simple'::regconfig, %s)", (*params, tsquery(self.rhs.split()))
+
+
+def search_q(value: str, *, words_in: Sequence[str] | Expression, codes: Sequence[str] = ()) -> Q:
+    """Rows whose words (`words_in`: field names, which may follow relations, NOT NULL; or `StoredCaseWords()`)
+    hold the words of `value`, or whose code fields `codes` hold `value` as typed."""
+    value = value.strip()
+    conditions = [Q(**{f"{field}__icontains": value}) for field in codes if value]
+    terms = query_terms(value)
+    if terms:
+        lhs = words_in if isinstance(words_in, Expression) else SearchWords(*words_in)
+        conditions.append(Q(WordsMatch(lhs, " ".join(terms))))
+    return reduce(or_, conditions) if conditions else Q(pk__in=[])
+
+
+def _sqlite_functions(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("sttt_words_match", 2, words_match, deterministic=True)
+
+
+def sqlite_functions_install() -> None:
+    """The embedded mode's SQLite gets `sttt_words_match` on every connection it opens."""
+    connection_created.connect(_sqlite_functions, dispatch_uid="cases.search.sqlite_functions")

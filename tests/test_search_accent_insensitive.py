@@ -168,11 +168,16 @@ def test_the_officers_search_finds_the_same_cases(client, officer, lead, desk, q
 
 
 def test_organisations_are_found_without_accents(api, officer, inspector):
-    minh_phat = Organisation.objects.create(name="Công ty TNHH Minh Phát", tax_code="1000123456",
-                                            address="Số 5 Lý Bôn, TP Thái Bình")
-    duc = Organisation.objects.create(name="Cơ sở in Đức Thịnh", address="Xã Đông Hưng")
-    Organisation.objects.create(name="Trường THPT Bắc Duyên Hà", address="Huyện Hưng Hà")
     url = "/api/v1/licensing/organisations/"
+
+    def register(**body):  # as an officer registers an applicant
+        response = api.as_user(officer).post(url, {"kind": "company", **body}, format="json")
+        assert response.status_code in (200, 201), response.content
+        return Organisation.objects.get(pk=response.json()["id"])
+
+    minh_phat = register(name="Công ty TNHH Minh Phát", tax_code="1000123456", address="Số 5 Lý Bôn, TP Thái Bình")
+    duc = register(name="Cơ sở in Đức Thịnh", address="Xã Đông Hưng")
+    register(name="Trường THPT Bắc Duyên Hà", address="Huyện Hưng Hà")
     for user in (officer, inspector):  # every department role reads the registry
         client = api.as_user(user)
 
@@ -190,7 +195,7 @@ def test_organisations_are_found_without_accents(api, officer, inspector):
 
 def _permit(officer, *, number: int, holder: str, title: str) -> Permit:
     case = case_make(actor=officer, type_code="bulletin", subject_name=holder)
-    organisation, _ = Organisation.objects.get_or_create(name=holder)
+    organisation = case.dossier.organisation  # the holder, registered with the dossier
     document = IssuedDocument.objects.create(case=case, kind="permit", series="GP", year=2026, number=number,
                                              number_text=f"{number:02d}/GP-STTTT", sha256="0" * 64)
     return Permit.objects.create(case=case, document=document, number_text=document.number_text,

@@ -1,6 +1,8 @@
 """Export every field of the cases of a period, streamed row by row (bounded memory at any size).
 
-Every text is cleaned and written as text, never as a formula (reports.exports.csv_value and xlsx_value)."""
+An export holds the cases its requester may read (cases.selectors.cases_visible: the agencies they work for and
+those agencies' predecessors), read when it runs. Every text is cleaned and written as text, never as a formula
+(reports.exports.csv_value and xlsx_value)."""
 
 import csv
 import os
@@ -10,7 +12,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from cases.models import Case
+from cases.selectors import cases_visible
 
 from .exports import csv_value, xlsx_value
 from .models import ExportJob
@@ -32,9 +34,13 @@ def _value(value):
     return "" if value is None else value
 
 
+def _cases(job: ExportJob):
+    return cases_visible(user=job.requested_by).filter(received_at__gte=job.received_from,
+                                                       received_at__lt=job.received_to)
+
+
 def _rows(job: ExportJob):
-    qs = (Case.objects.filter(received_at__gte=job.received_from, received_at__lt=job.received_to)
-          .order_by("received_at", "id").values_list(*[name for name, _label in COLUMNS]))
+    qs = _cases(job).order_by("received_at", "id").values_list(*[name for name, _label in COLUMNS])
     for row in qs.iterator(chunk_size=2000):
         yield [_value(value) for value in row]
 
@@ -45,7 +51,7 @@ def export_run(*, job_id: int) -> ExportJob | None:
         job = ExportJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status == ExportJob.Status.DONE:
             return None
-        total = Case.objects.filter(received_at__gte=job.received_from, received_at__lt=job.received_to).count()
+        total = _cases(job).count()
         ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, rows_total=total, rows_done=0)
     handle, path = tempfile.mkstemp(suffix=f".{job.format}")
     os.close(handle)

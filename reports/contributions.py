@@ -1,4 +1,4 @@
-"""What one case adds to the quarterly tables: a set of cells "2019-Q4:results" → 1.
+"""What one case adds to the quarterly tables: a set of cells "2019-Q4:results@3" → 1 (agency 3's figure).
 
 The kept aggregates are the sum of every case's cells; the rebuild recomputes cells from the cases.
 Both use this one function, so the incremental figures and the rebuild agree by construction, and
@@ -19,6 +19,12 @@ Metrics per licensing case type (DESIGN.md, "The quarter's numbers"):
 
 A due time is a minute: a result at 17:00:16 on a case due at 17:00 is on time, and a pending case is past its
 due date only once the due minute has passed.
+
+Every cell belongs to one agency: the one that held the case at the quarter's end (the quarter under way: now).
+That is the case's agency unless it was transferred since; a "transfer" event holds the agency before and after
+the move, so a case transferred to a successor counts for the old agency in the quarters that ended before the
+transfer and for the successor from the quarter of the transfer on. The moment is the event's (when the case
+changed hands in the service): a transfer run late never moves the figures of a quarter that had already ended.
 
 A closed quarter never changes: it is judged on the case as it stood then, not on today's due date or pause. Both
 change on the case's timeline: a "due_date" event holds the due date before and after each change (apology
@@ -49,8 +55,15 @@ PAUSE_ACTIONS = ("request_supplement", "receive_supplement")
 HISTORY_CHUNK = 2000
 
 
-def cell_key(quarter: Quarter, metric: str) -> str:
-    return f"{quarter}:{metric}"
+def cell_key(quarter: Quarter, metric: str, agency_id: int) -> str:
+    """The key of one agency's cell: "2019-Q4:results@3"."""
+    return f"{quarter}:{metric}@{agency_id}"
+
+
+def cell_split(key: str) -> tuple[str, int]:
+    """ "2019-Q4:results@3" → ("2019-Q4:results", 3): the cell as the tables name it, and its agency."""
+    cell, _at, agency = key.rpartition("@")
+    return cell, int(agency)
 
 
 def _local_date(moment: datetime):
@@ -72,21 +85,24 @@ def _parse(value) -> datetime | None:
 
 @dataclass
 class CaseHistory:
-    """The changes of a case's due date and pause, in timeline order: (moment of the change, value before it)."""
+    """The changes of a case's due date, pause and agency, in timeline order: (moment of the change, value before
+    it)."""
 
     due: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     paused: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    agency: list[tuple[datetime, int]] = field(default_factory=list)
 
 
 def case_histories(case_ids) -> dict[int, CaseHistory]:
-    """The due-date and pause history of the given cases that have any, one query per 2,000 cases. A case missing
-    from the answer never changed either field: its row says how it always stood.
+    """The due-date, pause and agency history of the given cases that have any, one query per 2,000 cases. A case
+    missing from the answer never changed these fields: its row says how it always stood.
 
     Ids that lie close together (a rebuild reads the cases in id order) are read as one range of the events'
     case index rather than 2,000 probes of it; the events of other cases in the range are skipped."""
     histories: dict[int, CaseHistory] = {}
     ids = sorted(set(case_ids))
-    wanted = Q(kind=CaseEvent.Kind.DUE_DATE) | Q(kind=CaseEvent.Kind.TRANSITION, action__in=PAUSE_ACTIONS)
+    wanted = (Q(kind=CaseEvent.Kind.DUE_DATE) | Q(kind=CaseEvent.Kind.TRANSITION, action__in=PAUSE_ACTIONS)
+              | Q(kind=CaseEvent.Kind.TRANSFER))
     for start in range(0, len(ids), HISTORY_CHUNK):
         chunk = ids[start:start + HISTORY_CHUNK]
         if chunk[-1] - chunk[0] < 2 * len(chunk):
@@ -102,6 +118,8 @@ def case_histories(case_ids) -> dict[int, CaseHistory]:
                 histories.setdefault(case_id, CaseHistory()).due.append((at, _parse(before["due_at"])))
             elif kind == CaseEvent.Kind.TRANSITION and "paused_at" in before:
                 histories.setdefault(case_id, CaseHistory()).paused.append((at, _parse(before["paused_at"])))
+            elif kind == CaseEvent.Kind.TRANSFER and before.get("agency"):
+                histories.setdefault(case_id, CaseHistory()).agency.append((at, int(before["agency"])))
     return histories
 
 
@@ -128,6 +146,11 @@ class _AsOf:
             return self.case.paused_at
         return _as_of(self.history.paused, self.case.paused_at, moment, inclusive=inclusive)
 
+    def agency(self, moment: datetime, *, inclusive: bool = True) -> int:
+        if self.history is None:
+            return self.case.agency_id
+        return _as_of(self.history.agency, self.case.agency_id, moment, inclusive=inclusive)
+
 
 # --- The cells ----------------------------------------------------------------------------------------------------
 
@@ -146,8 +169,16 @@ def _timing(case, moment: datetime, as_of: _AsOf) -> str:
     return "early" if _local_date(moment) < _local_date(due) else "on_time"
 
 
+def _judged_at(quarter: Quarter, now: datetime) -> tuple[datetime, bool]:
+    """The moment a quarter is judged at, and whether a change at that very moment counts: an ended quarter at its
+    end (a change at that instant belongs to the next quarter), the quarter under way now."""
+    ended = quarter.end <= now
+    return (quarter.end, False) if ended else (now, True)
+
+
 def case_cells(case, *, until: Quarter, now: datetime | None = None, history=_FETCH) -> dict[str, int]:
-    """The cells of one licensing case, for the quarters up to `until` (open cases run on until then).
+    """The cells of one licensing case, for the quarters up to `until` (open cases run on until then), each the
+    figure of the agency that held the case at that quarter's end: {"2019-Q4:results@3": 1}.
 
     `history` is the case's entry of `case_histories` (None: the case has none); callers that compute many cases
     fetch it for a chunk at a time. Left out, it is read for this one case."""
@@ -157,42 +188,44 @@ def case_cells(case, *, until: Quarter, now: datetime | None = None, history=_FE
     if history is _FETCH:
         history = case_histories([case.pk]).get(case.pk)
     as_of = _AsOf(case, history)
-    cells: dict[str, int] = {}
+    cells: dict[tuple[Quarter, str], int] = {}
     received_q = Quarter.of(case.received_at)
-    cells[cell_key(received_q, "received")] = 1
+    cells[(received_q, "received")] = 1
     # The moment the case stopped being pending: its result issued, its refusal, its withdrawal.
     finished = None
     if case.outcome == Outcome.GRANTED:
         if case.state in RESULT_STATES and case.closed_at is not None:
             finished = case.closed_at
             quarter = Quarter.of(finished)
-            cells[cell_key(quarter, "results")] = 1
-            cells[cell_key(quarter, _timing(case, finished, as_of))] = 1
+            cells[(quarter, "results")] = 1
+            cells[(quarter, _timing(case, finished, as_of))] = 1
     elif case.outcome == Outcome.REFUSED and case.decided_at is not None:
         finished = case.decided_at
         quarter = Quarter.of(finished)
-        cells[cell_key(quarter, "refused")] = 1
-        cells[cell_key(quarter, _timing(case, finished, as_of))] = 1
+        cells[(quarter, "refused")] = 1
+        cells[(quarter, _timing(case, finished, as_of))] = 1
     elif case.outcome == Outcome.WITHDRAWN and case.closed_at is not None:
         finished = case.closed_at
-        cells[cell_key(Quarter.of(finished), "withdrawn")] = 1
+        cells[(Quarter.of(finished), "withdrawn")] = 1
     elif case.outcome == "" and case.closed_at is not None:
         finished = case.closed_at
     for quarter in quarters_between(received_q, until):
         if finished is not None and finished < quarter.start:
             break
         if case.received_at < quarter.start:
-            cells[cell_key(quarter, "carried_over")] = 1
+            cells[(quarter, "carried_over")] = 1
         if finished is None or finished >= quarter.end:
-            # An ended quarter is judged at its end (a change at that very instant belongs to the next quarter);
-            # the quarter under way, now.
-            ended = quarter.end <= now
-            moment = quarter.end if ended else now
-            due = as_of.due(moment, inclusive=not ended)
-            paused = as_of.paused(moment, inclusive=not ended)
+            moment, inclusive = _judged_at(quarter, now)
+            due = as_of.due(moment, inclusive=inclusive)
+            paused = as_of.paused(moment, inclusive=inclusive)
             late = due is not None and paused is None and past_due(due, moment)
-            cells[cell_key(quarter, "pending_late" if late else "pending_within")] = 1
-    return cells
+            cells[(quarter, "pending_late" if late else "pending_within")] = 1
+    agencies: dict[Quarter, int] = {}
+    for quarter, _metric in cells:
+        if quarter not in agencies:
+            moment, inclusive = _judged_at(quarter, now)
+            agencies[quarter] = as_of.agency(moment, inclusive=inclusive)
+    return {cell_key(quarter, metric, agencies[quarter]): value for (quarter, metric), value in cells.items()}
 
 
 def cases_cells(cases, *, until: Quarter, now: datetime | None = None):

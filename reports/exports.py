@@ -75,6 +75,12 @@ def _result_rows(report):
         yield [row["tt"], row["name"], row["unit"], row["count_text"], row["previous"], row["change_text"]]
 
 
+def report_whose(report: dict) -> list[str]:
+    """Beside a spreadsheet's first title: the agency whose report it is, and the note of a quarter it started or
+    ended in (the tables stay where they always were)."""
+    return [text for text in (report["agency"]["named"], report["note"]) if text]
+
+
 def report_csv(report: dict) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -83,7 +89,7 @@ def report_csv(report: dict) -> bytes:
         writer.writerow([csv_value(value) for value in row])
 
     quarter = quarter_text(report["quarter"])
-    write([f"Kết quả thực hiện thủ tục hành chính {quarter}"])
+    write([f"Kết quả thực hiện thủ tục hành chính {quarter}", *report_whose(report)])
     write(RESULT_HEADERS)
     for row in _result_rows(report):
         write(row)
@@ -113,7 +119,7 @@ def report_xlsx(report: dict) -> bytes:
 
     def sheet(workbook, title, heading, headers, rows, widths, text_columns=()):
         ws = workbook.create_sheet(title)
-        ws.append([xlsx_value(ws, heading)])
+        ws.append([xlsx_value(ws, text) for text in (heading, *report_whose(report))])
         ws["A1"].font = Font(bold=True, size=13)
         ws.append([xlsx_value(ws, header) for header in headers])
         for cell in ws[2]:
@@ -149,7 +155,7 @@ def report_xlsx(report: dict) -> bytes:
           [[row[key] for key, _label in INSPECTION_COLUMNS] for row in report["inspections"]],
           [6, 50, 14, 14, 12, 12, 14, 18], text_columns=(2,))
     workbook.properties.title = f"Báo cáo {quarter}"
-    workbook.properties.creator = report["agency"]["name"]
+    workbook.properties.creator = text_clean(report["agency"]["named"])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -161,13 +167,17 @@ REPORT_TITLE = "KẾT QUẢ THỰC HIỆN THỦ TỤC HÀNH CHÍNH VÀ CÔNG TÁ
 SIGNATURE_BLANK_LINES = 4
 
 
-def report_signer_name() -> str:
-    """The name under the signature when it is known: the one active department head (several: left to the pen)."""
+def report_signer_name(agency_id: int | None = None) -> str:
+    """The name under the signature when it is known: the one active department head (of the agency, when given;
+    several: left to the pen)."""
     from django.contrib.auth import get_user_model
 
     from cases import roles as r
 
-    heads = list(get_user_model().objects.filter(is_active=True, groups__name=r.DEPARTMENT_HEAD).distinct()[:2])
+    heads = get_user_model().objects.filter(is_active=True, groups__name=r.DEPARTMENT_HEAD)
+    if agency_id is not None:
+        heads = heads.filter(agency_memberships__agency_id=agency_id)
+    heads = list(heads.distinct()[:2])
     return (heads[0].get_full_name() or "") if len(heads) == 1 else ""
 
 
@@ -176,8 +186,9 @@ def report_docx(report: dict, *, signer_name: str | None = None) -> bytes:
     ("QUÝ IV/2019"), section I's items 4 (inspections) and 5 (procedures, table I.5 as the seed lays it out, then the
     comparison with the previous quarter and the processing figures), then "Nơi nhận:" and the signer's block.
     Running text writes the quarter "quý IV/2019". The header, the number's symbol, the place and the signer's title
-    are the reporting agency's as of the quarter's end (``report["agency"]``); ``signer_name`` defaults to that
-    agency's signer of the day, else to :func:`report_signer_name`."""
+    are the reporting agency's as of the quarter (``report["agency"]``), and a quarter the agency started or ended in
+    has its note under the title (``report["note"]``); ``signer_name`` defaults to that agency's signer of the day,
+    else to :func:`report_signer_name`."""
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -187,7 +198,7 @@ def report_docx(report: dict, *, signer_name: str | None = None) -> bytes:
 
     quarter, previous = quarter_text(report["quarter"]), quarter_text(report["previous_quarter"])
     if signer_name is None:
-        signer_name = report["agency"]["signer_name"] or report_signer_name()
+        signer_name = report["agency"]["signer_name"] or report_signer_name(report["agency"]["id"])
 
     document = Document()
     section = document.sections[0]
@@ -232,6 +243,8 @@ def report_docx(report: dict, *, signer_name: str | None = None) -> bytes:
     paragraph(document, "BÁO CÁO", bold=True, align=center, size=14)
     paragraph(document, f"{REPORT_TITLE} {quarter_text(report['quarter'], upper=True)}", bold=True, align=center,
               size=14, after=12)
+    if report["note"]:  # the agency started or ended within the quarter
+        paragraph(document, report["note"], italic=True, align=center, size=12, after=12)
 
     def table(headers, rows, widths):
         grid = document.add_table(rows=1, cols=len(headers))
@@ -294,7 +307,7 @@ def report_docx(report: dict, *, signer_name: str | None = None) -> bytes:
     paragraph(signer, signer_name or "", bold=True, align=center, size=14)
 
     document.core_properties.title = f"Báo cáo {quarter}"
-    document.core_properties.author = text_clean(issuer["name"])
+    document.core_properties.author = text_clean(issuer["named"])
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

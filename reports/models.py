@@ -6,7 +6,8 @@ from cases.models import Case, CaseType
 
 
 class CaseContribution(models.Model):
-    """The cells one case adds to the quarterly tables, as last applied to QuarterCell."""
+    """The cells one case adds to the quarterly tables, as last applied to QuarterCell: {"2019-Q4:results@3": 1},
+    each cell in the tables of the agency that held the case at that quarter's end (reports/contributions.py)."""
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, primary_key=True, related_name="contribution")
     cells = models.JSONField(default=dict)
@@ -22,8 +23,9 @@ class CaseContribution(models.Model):
 
 
 class QuarterCell(models.Model):
-    """One number of the quarterly tables, kept up to date from the case contributions."""
+    """One number of one agency's quarterly tables, kept up to date from the case contributions."""
 
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
     case_type = models.ForeignKey(CaseType, on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField()
     quarter = models.PositiveSmallIntegerField()
@@ -34,11 +36,12 @@ class QuarterCell(models.Model):
         verbose_name = _("quarter figure")
         verbose_name_plural = _("quarter figures")
         constraints = [
-            models.UniqueConstraint(fields=["year", "quarter", "case_type", "metric"], name="quarter_cell_once"),
+            models.UniqueConstraint(fields=["year", "quarter", "agency", "case_type", "metric"],
+                                    name="quarter_cell_once_per_agency"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.year}-Q{self.quarter} {self.case_type_id} {self.metric}={self.value}"
+        return f"{self.year}-Q{self.quarter} agency {self.agency_id} {self.case_type_id} {self.metric}={self.value}"
 
 
 class ClosedQuarterQuerySet(models.QuerySet):
@@ -50,10 +53,11 @@ class ClosedQuarterQuerySet(models.QuerySet):
 
 
 class ClosedQuarter(models.Model):
-    """The figures of an ended quarter, frozen when it ended (the quarter's rollover, or the nightly check's
+    """One agency's figures of an ended quarter, frozen when it ended (the quarter's rollover, or the nightly check's
     catch-up): a rebuild from the cases as they stood at the quarter's end. Written once, never changed; the check
     compares it with a fresh rebuild, and a difference is drift to be explained, not repaired."""
 
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField()
     quarter = models.PositiveSmallIntegerField()
     # {"<case type id>:<metric>": value}, the non-zero cells of the licensing case types
@@ -63,13 +67,14 @@ class ClosedQuarter(models.Model):
     objects = ClosedQuarterQuerySet.as_manager()
 
     class Meta:
-        ordering = ["year", "quarter"]
+        ordering = ["year", "quarter", "agency"]
         verbose_name = _("closed quarter")
         verbose_name_plural = _("closed quarters")
-        constraints = [models.UniqueConstraint(fields=["year", "quarter"], name="closed_quarter_once")]
+        constraints = [models.UniqueConstraint(fields=["year", "quarter", "agency"],
+                                               name="closed_quarter_once_per_agency")]
 
     def __str__(self) -> str:
-        return f"{self.year}-Q{self.quarter} frozen at {self.frozen_at}"
+        return f"{self.year}-Q{self.quarter} of agency {self.agency_id} frozen at {self.frozen_at}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -83,8 +88,9 @@ class ClosedQuarter(models.Model):
 class ReportCheck(models.Model):
     """A comparison of the kept figures with a rebuild from the cases (beat job, `manage.py figures_check`).
 
-    mismatches: kept cell ≠ rebuilt cell, [{"case_type", "code", "cell", "quarter", "metric", "kept", "rebuilt"}];
-    `repaired` when the kept cells and contributions were rebuilt from the cases.
+    mismatches: kept cell ≠ rebuilt cell, [{"agency", "agency_code", "case_type", "code", "cell", "quarter", "metric",
+    "kept", "rebuilt"}]; `repaired` when the kept cells and contributions were rebuilt from the cases.
+    closed_quarters_compared: the agencies' closed quarters compared, ["2019-Q4@thai-binh-stttt"].
     drift: in a closed quarter, frozen cell ≠ rebuilt cell, [{... "frozen", "rebuilt", "kept"}]; never repaired.
     contribution_mismatches: cases whose kept contribution differs from their rebuilt cells in the quarters checked
     (the first 100; `contributions_mismatched` counts them all)."""

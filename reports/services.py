@@ -1,6 +1,9 @@
 """Keeping the quarterly figures: incremental refresh per case, full rebuild, the check of one by the other, and the
 frozen figures of closed quarters.
 
+Figures are kept per agency (the agency that held each case at each quarter's end, reports/contributions.py); every
+comparison below is made agency by agency.
+
 A closed quarter never changes. When a quarter ends its figures are frozen (`quarters_freeze`, run by the quarter's
 rollover and caught up by the nightly check): a rebuild from the cases as they stood at the quarter's end. The check
 (`figures_check`, nightly and `manage.py figures_check`) compares three things:
@@ -14,19 +17,20 @@ rollover and caught up by the nightly check): a rebuild from the cases as they s
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agencies.models import Agency
 from cases import hooks
 from cases.bulk import update_by_value
 from cases.models import Case, CaseType
 from worker.outbox import outbox_enqueue
 
-from .contributions import ACTIVITY_METRICS, case_cells, case_histories, cases_cells
+from .contributions import ACTIVITY_METRICS, case_cells, case_histories, cases_cells, cell_split
 from .models import CaseContribution, ClosedQuarter, QuarterCell, ReportCheck
 from .quarters import Quarter
 
@@ -35,27 +39,33 @@ REPORTED_DOMAINS = ("licensing",)
 CONTRIBUTION_EXAMPLES = 100  # contribution mismatches recorded in full on a check (all are counted)
 
 
-def _split(key: str) -> tuple[int, int, str]:
-    quarter, metric = key.split(":")
+# Figures by agency: {(agency_id, case_type_id, "2019-Q4:results"): n}. The public readers (figures_kept,
+# figures_compute) answer {(case_type_id, "2019-Q4:results"): n} for one agency, or summed over all of them.
+Figures = dict[tuple[int, int, str], int]
+
+
+def _split(cell: str) -> tuple[int, int, str]:
+    quarter, metric = cell.split(":")
     parsed = Quarter.parse(quarter)
     return parsed.year, parsed.number, metric
 
 
-def _cells_add(deltas: dict[tuple[int, str], int]) -> None:
+def _cells_add(deltas: Figures) -> None:
     """Add deltas to the kept cells in one statement, creating the cells that are missing. Rows are written in
     one sorted order by every writer, so two refreshes that touch the same cells never deadlock."""
     rows = []
-    for (case_type_id, key), delta in sorted(deltas.items()):
-        year, number, metric = _split(key)
-        rows.append((case_type_id, year, number, metric, delta))
+    for (agency_id, case_type_id, cell), delta in sorted(deltas.items()):
+        year, number, metric = _split(cell)
+        rows.append((agency_id, case_type_id, year, number, metric, delta))
     if not rows:
         return
     table = connection.ops.quote_name(QuarterCell._meta.db_table)
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
     with connection.cursor() as cursor:  # PostgreSQL and SQLite (3.24+) share this upsert
         cursor.execute(
-            f"INSERT INTO {table} (case_type_id, year, quarter, metric, value) VALUES {values} "  # noqa: S608
-            f"ON CONFLICT (year, quarter, case_type_id, metric) DO UPDATE SET value = {table}.value + excluded.value",
+            f"INSERT INTO {table} (agency_id, case_type_id, year, quarter, metric, value) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT (year, quarter, agency_id, case_type_id, metric) "
+            f"DO UPDATE SET value = {table}.value + excluded.value",
             [field for row in rows for field in row])
 
 
@@ -66,7 +76,8 @@ def contribution_refresh(*, case_id: int, until: Quarter | None = None) -> int:
 
 def contributions_refresh(*, case_ids, until: Quarter | None = None) -> int:
     """Bring the kept figures in line with the current cells of many cases, in one transaction. Returns the number
-    of cells changed; a second run changes nothing.
+    of cells changed; a second run changes nothing. A transferred case moves its cells from one agency's figures to
+    the other's in the quarters its transfer changed (the quarter under way), and in no other.
 
     Each case's contribution row is locked before the case is read: of two refreshes of one case, the one that
     locks last reads the case last, so the figures end at the case's latest state whatever the order."""
@@ -81,16 +92,17 @@ def contributions_refresh(*, case_ids, until: Quarter | None = None) -> int:
         contributions = list(CaseContribution.objects.select_for_update().filter(case_id__in=reported)
                              .order_by("case_id"))
         cases = Case.objects.select_related("case_type").in_bulk(reported)
-        histories = case_histories(reported)  # the due-date and pause history of the batch: one query
+        histories = case_histories(reported)  # the due-date, pause and agency history of the batch: one query
         now = timezone.now()
-        deltas: dict[tuple[int, str], int] = defaultdict(int)
+        deltas: Figures = defaultdict(int)
         rows = {}
         for contribution in contributions:
             case = cases[contribution.case_id]
             new = case_cells(case, until=until, now=now, history=histories.get(case.pk))
             old = contribution.cells
             for key in set(new) | set(old):
-                deltas[(case.case_type_id, key)] += new.get(key, 0) - old.get(key, 0)
+                cell, agency_id = cell_split(key)
+                deltas[(agency_id, case.case_type_id, cell)] += new.get(key, 0) - old.get(key, 0)
             rows[contribution.pk] = {"cells": new, "until": str(until)}
         changed = {cell: delta for cell, delta in deltas.items() if delta}
         _cells_add(changed)
@@ -114,8 +126,8 @@ def _relevant_cases(quarters: list[Quarter] | None, *, with_kept: bool = False):
         # has closed_at; a grant approved but not yet issued has none and is still pending)
         qs = qs.filter(received_at__lt=last.end).filter(
             Q(closed_at__isnull=True) | Q(closed_at__gte=first.start) | Q(decided_at__gte=first.start))
-    qs = qs.only("id", "reference", "case_type", "received_at", "decided_at", "closed_at", "due_at", "paused_at",
-                 "outcome", "state", "apologised_at", "case_type__domain")
+    qs = qs.only("id", "reference", "case_type", "agency", "received_at", "decided_at", "closed_at", "due_at",
+                 "paused_at", "outcome", "state", "apologised_at", "case_type__domain")
     if with_kept:
         qs = qs.annotate(kept_cells=F("contribution__cells"))
     return qs.order_by("id")  # id order: each chunk's history is one range of the events' case index
@@ -126,18 +138,35 @@ def _under_way_pending(key: str, now: datetime) -> bool:
     return key.startswith(f"{Quarter.of(now)}:pending_")
 
 
-def figures_compute(*, quarters: list[Quarter] | None = None, until: Quarter | None = None,
-                    now: datetime | None = None) -> dict[tuple[int, str], int]:
-    """The figures recomputed from the cases themselves: {(case_type_id, "2019-Q4:results"): n}."""
+def _by_type(figures: Figures, agency) -> dict[tuple[int, str], int]:
+    """Figures as the public readers answer them: one agency's (`agency`, a row or an id), or all summed."""
+    agency_id = getattr(agency, "pk", agency)
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    for (owner, type_id, cell), value in figures.items():
+        if agency_id is None or owner == agency_id:
+            totals[(type_id, cell)] += value
+    return {key: value for key, value in totals.items() if value}
+
+
+def _figures_rebuilt(*, quarters: list[Quarter] | None, until: Quarter | None = None,
+                     now: datetime | None = None) -> Figures:
     now = now or timezone.now()
     until = until or Quarter.of(now)
     wanted = {str(q) for q in quarters} if quarters else None
-    totals: dict[tuple[int, str], int] = defaultdict(int)
+    totals: Figures = defaultdict(int)
     for case, cells in cases_cells(_relevant_cases(quarters).iterator(chunk_size=2000), until=until, now=now):
         for key, value in cells.items():
-            if wanted is None or key.split(":")[0] in wanted:
-                totals[(case.case_type_id, key)] += value
-    return dict(totals)
+            cell, agency_id = cell_split(key)
+            if wanted is None or cell.split(":")[0] in wanted:
+                totals[(agency_id, case.case_type_id, cell)] += value
+    return {key: value for key, value in totals.items() if value}
+
+
+def figures_compute(*, quarters: list[Quarter] | None = None, until: Quarter | None = None,
+                    now: datetime | None = None, agency=None) -> dict[tuple[int, str], int]:
+    """The figures recomputed from the cases themselves: {(case_type_id, "2019-Q4:results"): n}, of one agency or of
+    every agency summed."""
+    return _by_type(_figures_rebuilt(quarters=quarters, until=until, now=now), agency)
 
 
 def _quarters_condition(quarters: list[Quarter]) -> Q:
@@ -147,11 +176,17 @@ def _quarters_condition(quarters: list[Quarter]) -> Q:
     return condition
 
 
-def figures_kept(*, quarters: list[Quarter] | None = None) -> dict[tuple[int, str], int]:
+def _kept(*, quarters: list[Quarter] | None = None) -> Figures:
     qs = QuarterCell.objects.exclude(value=0)
     if quarters:
         qs = qs.filter(_quarters_condition(quarters))
-    return {(c.case_type_id, f"{c.year}-Q{c.quarter}:{c.metric}"): c.value for c in qs}
+    return {(agency_id, type_id, f"{year}-Q{number}:{metric}"): value for agency_id, type_id, year, number, metric,
+            value in qs.values_list("agency_id", "case_type_id", "year", "quarter", "metric", "value")}
+
+
+def figures_kept(*, quarters: list[Quarter] | None = None, agency=None) -> dict[tuple[int, str], int]:
+    """The kept figures: {(case_type_id, "2019-Q4:results"): n}, of one agency or of every agency summed."""
+    return _by_type(_kept(quarters=quarters), agency)
 
 
 def figures_rebuild() -> int:
@@ -163,20 +198,22 @@ def figures_rebuild() -> int:
         if connection.vendor == "postgresql":  # incremental refreshes wait until the rebuild is done
             with connection.cursor() as cursor:
                 cursor.execute("LOCK TABLE reports_casecontribution IN EXCLUSIVE MODE")
-        totals: dict[tuple[int, str], int] = defaultdict(int)
+        totals: Figures = defaultdict(int)
         contributions = []
         for case, cells in cases_cells(_relevant_cases(None).iterator(chunk_size=2000), until=until, now=now):
             contributions.append(CaseContribution(case_id=case.pk, cells=cells, until=str(until)))
             for key, value in cells.items():
-                totals[(case.case_type_id, key)] += value
+                cell, agency_id = cell_split(key)
+                totals[(agency_id, case.case_type_id, cell)] += value
             if len(contributions) >= 2000:
                 _contributions_store(contributions)
                 contributions = []
         _contributions_store(contributions)
         QuarterCell.objects.all().delete()
         QuarterCell.objects.bulk_create(
-            [QuarterCell(case_type_id=type_id, year=_split(key)[0], quarter=_split(key)[1], metric=_split(key)[2],
-                         value=value) for (type_id, key), value in totals.items() if value],
+            [QuarterCell(agency_id=agency_id, case_type_id=type_id, year=_split(cell)[0], quarter=_split(cell)[1],
+                         metric=_split(cell)[2], value=value)
+             for (agency_id, type_id, cell), value in totals.items() if value],
             batch_size=2000)
     return len(totals)
 
@@ -187,29 +224,47 @@ def _contributions_store(rows: list[CaseContribution]) -> None:
                                              update_fields=["cells", "until"], batch_size=2000)
 
 
-# --- Which quarters have figures ------------------------------------------------------------------------------
+# --- Which quarters and agencies have figures ------------------------------------------------------------------
 
 
-def quarters_with_figures() -> list[Quarter]:
-    """Every quarter with a non-zero kept cell, oldest first (cases standing open included)."""
-    pairs = QuarterCell.objects.exclude(value=0).order_by().values_list("year", "quarter").distinct()
+def agencies_during(quarter: Quarter, agency_ids=None):
+    """The agencies that existed on at least one day of the quarter (among `agency_ids` when given)."""
+    first_day, last_day = quarter.start.date(), quarter.end.date() - timedelta(days=1)
+    qs = Agency.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first_day), valid_from__lte=last_day)
+    if agency_ids is not None:
+        qs = qs.filter(pk__in=agency_ids)
+    return qs.order_by("valid_from", "name", "pk")
+
+
+def quarters_with_figures(*, agency_ids=None) -> list[Quarter]:
+    """Every quarter with a non-zero kept cell (of the given agencies), oldest first (cases standing open
+    included)."""
+    qs = QuarterCell.objects.exclude(value=0)
+    if agency_ids is not None:
+        qs = qs.filter(agency_id__in=agency_ids)
+    pairs = qs.order_by().values_list("year", "quarter").distinct()
     return sorted(Quarter(year, number) for year, number in pairs)
 
 
-def quarters_with_activity() -> list[Quarter]:
-    """The quarters in which something happened, oldest first: a dossier received, a result, a refusal or a
-    withdrawal (kept cells), or an inspection outcome or sanction decision. A quarter in which cases only stood
-    open is not among them."""
+def quarters_with_activity(*, agency_ids=None) -> list[Quarter]:
+    """The quarters in which something happened (in the given agencies), oldest first: a dossier received, a
+    result, a refusal or a withdrawal (kept cells), or an inspection outcome or sanction decision of a campaign
+    they hold. A quarter in which cases only stood open is not among them."""
     from django.db.models.functions import TruncQuarter
 
     from inspections.models import Outcome, SanctionDecision, Target
 
-    pairs = set(QuarterCell.objects.exclude(value=0).filter(metric__in=ACTIVITY_METRICS).order_by()
-                .values_list("year", "quarter").distinct())
+    cells = QuarterCell.objects.exclude(value=0).filter(metric__in=ACTIVITY_METRICS)
+    targets = Target.objects.exclude(outcome=Outcome.PENDING).exclude(outcome_at=None)
+    decisions = SanctionDecision.objects.exclude(decided_at=None)
+    if agency_ids is not None:
+        cells = cells.filter(agency_id__in=agency_ids)
+        targets = targets.filter(campaign__case__agency_id__in=agency_ids)
+        decisions = decisions.filter(violation__target__campaign__case__agency_id__in=agency_ids)
+    pairs = set(cells.order_by().values_list("year", "quarter").distinct())
     quarters = {Quarter(year, number) for year, number in pairs}
     tz = timezone.get_current_timezone()
-    for qs, name in ((Target.objects.exclude(outcome=Outcome.PENDING).exclude(outcome_at=None), "outcome_at"),
-                     (SanctionDecision.objects.exclude(decided_at=None), "decided_at")):
+    for qs, name in ((targets, "outcome_at"), (decisions, "decided_at")):
         starts = qs.annotate(q=TruncQuarter(name, tzinfo=tz)).order_by().values_list("q", flat=True).distinct()
         quarters |= {Quarter.of(start) for start in starts}
     return sorted(quarters)
@@ -228,28 +283,46 @@ def frozen_figures(snapshot: ClosedQuarter) -> dict[tuple[int, str], int]:
     return figures
 
 
+def _frozen_pairs() -> set[tuple[Quarter, int]]:
+    return {(Quarter(year, number), agency_id)
+            for year, number, agency_id in ClosedQuarter.objects.values_list("year", "quarter", "agency_id")}
+
+
 def quarters_freeze(*, quarters: list[Quarter] | None = None, now: datetime | None = None) -> list[ClosedQuarter]:
-    """Freeze the figures of ended quarters that have no snapshot yet: a rebuild from the cases as they stood at
-    each quarter's end. Without `quarters`: every ended quarter with figures, and the one that just ended. An
-    existing snapshot is never touched (of two freezes of one quarter at once, the first stands). Returns the
-    snapshots written."""
+    """Freeze the figures of ended quarters that have no snapshot yet, one snapshot per agency: a rebuild from the
+    cases as they stood at each quarter's end. An ended quarter is frozen for every agency that existed in it and
+    every agency with figures in it. Without `quarters`: every ended quarter with figures, and the one that just
+    ended. An existing snapshot is never touched (of two freezes of one quarter at once, the first stands).
+    Returns the snapshots written."""
     now = now or timezone.now()
     current = Quarter.of(now)
     if quarters is None:
         quarters = [*quarters_with_figures(), current.previous()]
-    frozen = {Quarter(year, number) for year, number in ClosedQuarter.objects.values_list("year", "quarter")}
-    todo = sorted({q for q in quarters if q < current} - frozen)
+    ended = sorted({q for q in quarters if q < current})
+    if not ended:
+        return []
+    frozen = _frozen_pairs()
+    expected = {(Quarter.parse(cell.split(":")[0]), agency_id) for agency_id, _type, cell in _kept(quarters=ended)}
+    for quarter in ended:
+        expected |= {(quarter, agency_id) for agency_id in agencies_during(quarter).values_list("pk", flat=True)}
+    todo_quarters = sorted({quarter for quarter, _agency in expected - frozen})
+    if not todo_quarters:
+        return []
+    fresh = _figures_rebuilt(quarters=todo_quarters, now=now)
+    cells: dict[tuple[Quarter, int], dict[str, int]] = defaultdict(dict)
+    for pair in expected:  # an agency that existed in the quarter is frozen even with nothing to report
+        if pair[0] in todo_quarters:
+            cells.setdefault(pair, {})
+    for (agency_id, type_id, cell), value in sorted(fresh.items()):
+        quarter, metric = cell.split(":")
+        cells[(Quarter.parse(quarter), agency_id)][f"{type_id}:{metric}"] = value
+    todo = sorted(set(cells) - frozen)
     if not todo:
         return []
-    fresh = figures_compute(quarters=todo, now=now)
-    cells: dict[Quarter, dict[str, int]] = {quarter: {} for quarter in todo}
-    for (type_id, key), value in sorted(fresh.items()):
-        quarter, metric = key.split(":")
-        if value:
-            cells[Quarter.parse(quarter)][f"{type_id}:{metric}"] = value
-    snapshots = [ClosedQuarter(year=q.year, quarter=q.number, cells=cells[q], frozen_at=now) for q in todo]
+    snapshots = [ClosedQuarter(year=q.year, quarter=q.number, agency_id=agency_id, cells=cells[(q, agency_id)],
+                               frozen_at=now) for q, agency_id in todo]
     ClosedQuarter.objects.bulk_create(snapshots, ignore_conflicts=True)
-    logger.info("froze the figures of %s", ", ".join(str(q) for q in todo))
+    logger.info("froze the figures of %s", ", ".join(f"{q}@{agency_id}" for q, agency_id in todo))
     return snapshots
 
 
@@ -259,8 +332,8 @@ def quarters_freeze(*, quarters: list[Quarter] | None = None, now: datetime | No
 def figures_check(*, quarters: list[Quarter] | None = None, repair: bool = True,
                   now: datetime | None = None) -> ReportCheck:
     """Compare the kept figures and contributions with a rebuild from the cases, and the frozen figures of closed
-    quarters with the same rebuild; record the result. Without `quarters`: the quarter under way and the two
-    before it.
+    quarters with the same rebuild, agency by agency; record the result. Without `quarters`: the quarter under way
+    and the two before it.
 
     repair: a mismatch of kept cells or contributions is repaired by rebuilding them from the cases (the kept
     figures follow the cases). Drift of a closed quarter is never repaired: the frozen figures stay, the drift is
@@ -275,13 +348,14 @@ def figures_check(*, quarters: list[Quarter] | None = None, repair: bool = True,
     def compared(key: str) -> bool:
         return key.split(":")[0] in wanted and not _under_way_pending(key, now)
 
-    fresh: dict[tuple[int, str], int] = defaultdict(int)
+    fresh: Figures = defaultdict(int)
     differing, examples = 0, []
     cases = _relevant_cases(quarters, with_kept=True).iterator(chunk_size=2000)
     for case, cells in cases_cells(cases, until=current, now=now):
         rebuilt = {key: value for key, value in cells.items() if compared(key)}
         for key, value in rebuilt.items():
-            fresh[(case.case_type_id, key)] += value
+            cell, agency_id = cell_split(key)
+            fresh[(agency_id, case.case_type_id, cell)] += value
         kept_cells = {key: value for key, value in (case.kept_cells or {}).items() if compared(key) and value}
         if kept_cells != rebuilt:
             differing += 1
@@ -289,31 +363,35 @@ def figures_check(*, quarters: list[Quarter] | None = None, repair: bool = True,
                 examples.append({"case": case.pk, "reference": case.reference, "kept": kept_cells,
                                  "rebuilt": rebuilt})
     fresh = {k: v for k, v in fresh.items() if v}
-    kept = {k: v for k, v in figures_kept(quarters=quarters).items() if compared(k[1])}
+    kept = {k: v for k, v in _kept(quarters=quarters).items() if compared(k[2])}
     codes = dict(CaseType.objects.values_list("pk", "code"))
+    agency_codes = dict(Agency.objects.values_list("pk", "code"))
 
-    def entry(type_id: int, key: str, **values) -> dict:
-        quarter, metric = key.split(":")
-        return {"case_type": type_id, "code": codes.get(type_id, str(type_id)), "cell": key, "quarter": quarter,
+    def entry(agency_id: int, type_id: int, cell: str, **values) -> dict:
+        quarter, metric = cell.split(":")
+        return {"agency": agency_id, "agency_code": agency_codes.get(agency_id, str(agency_id)),
+                "case_type": type_id, "code": codes.get(type_id, str(type_id)), "cell": cell, "quarter": quarter,
                 "metric": metric, **values}
 
-    mismatches = [entry(type_id, key, kept=kept.get((type_id, key), 0), rebuilt=fresh.get((type_id, key), 0))
-                  for type_id, key in sorted(set(fresh) | set(kept))
-                  if kept.get((type_id, key), 0) != fresh.get((type_id, key), 0)]
-    snapshots = list(ClosedQuarter.objects.filter(_quarters_condition([q for q in quarters if q < current])))
+    mismatches = [entry(*key, kept=kept.get(key, 0), rebuilt=fresh.get(key, 0))
+                  for key in sorted(set(fresh) | set(kept)) if kept.get(key, 0) != fresh.get(key, 0)]
+    snapshots = list(ClosedQuarter.objects.filter(_quarters_condition([q for q in quarters if q < current]))
+                     .order_by("year", "quarter", "agency_id"))
     drift = []
     for snapshot in snapshots:
-        frozen = frozen_figures(snapshot)
+        frozen = {(snapshot.agency_id, type_id, cell): value
+                  for (type_id, cell), value in frozen_figures(snapshot).items()}
         prefix = f"{snapshot.year}-Q{snapshot.quarter}:"
-        in_quarter = {cell for cell in set(fresh) | set(kept) if cell[1].startswith(prefix)} | set(frozen)
-        drift += [entry(type_id, key, frozen=frozen.get((type_id, key), 0), rebuilt=fresh.get((type_id, key), 0),
-                        kept=kept.get((type_id, key), 0), frozen_at=snapshot.frozen_at.isoformat())
-                  for type_id, key in sorted(in_quarter)
-                  if frozen.get((type_id, key), 0) != fresh.get((type_id, key), 0)]
+        in_quarter = {key for key in set(fresh) | set(kept)
+                      if key[0] == snapshot.agency_id and key[2].startswith(prefix)} | set(frozen)
+        drift += [entry(*key, frozen=frozen.get(key, 0), rebuilt=fresh.get(key, 0), kept=kept.get(key, 0),
+                        frozen_at=snapshot.frozen_at.isoformat())
+                  for key in sorted(in_quarter) if frozen.get(key, 0) != fresh.get(key, 0)]
     check = ReportCheck.objects.create(
         quarters=[str(q) for q in quarters], cells_compared=len(set(fresh) | set(kept)), mismatches=mismatches,
-        closed_quarters_compared=[f"{s.year}-Q{s.quarter}" for s in snapshots], drift=drift,
-        contributions_mismatched=differing, contribution_mismatches=examples)
+        closed_quarters_compared=[f"{s.year}-Q{s.quarter}@{agency_codes.get(s.agency_id, s.agency_id)}"
+                                  for s in snapshots],
+        drift=drift, contributions_mismatched=differing, contribution_mismatches=examples)
     if mismatches or differing:
         logger.error("quarterly figures differ from a rebuild in %d cells and %d case contributions: %s",
                      len(mismatches), differing, (mismatches or examples)[:10])

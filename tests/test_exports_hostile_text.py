@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from django.db import connection
 
+from agencies.models import Agency
 from cases.models import Case, CaseType
 from reports import case_export
 from reports.exports import report_csv, report_docx, report_xlsx
@@ -113,8 +114,9 @@ def test_the_case_export_prefixes_formulas_in_csv(officer, reporter):
 def figures(code: str, quarter: Quarter, **values) -> None:
     case_type = CaseType.objects.get(code=code)
     for metric, value in values.items():
-        QuarterCell.objects.update_or_create(case_type=case_type, year=quarter.year, quarter=quarter.number,
-                                             metric=metric, defaults={"value": value})
+        QuarterCell.objects.update_or_create(agency=Agency.objects.get(code="thai-binh-stttt"), case_type=case_type,
+                                             year=quarter.year, quarter=quarter.number, metric=metric,
+                                             defaults={"value": value})
 
 
 @pytest.fixture
@@ -127,12 +129,14 @@ def hostile_report():
     CaseType.objects.filter(code="bulletin").update(name_vi=HYPERLINK)
     CaseType.objects.filter(code="press_conference").update(name_vi=AT)
     raw_update(CaseType, CaseType.objects.get(code="printing_licence").pk, name_vi="Cấp giấy phép\x0bhoạt động in")
-    return quarterly_report(Quarter(2019, 4))
+    return quarterly_report(Quarter(2019, 4), agency=Agency.objects.get(code="thai-binh-stttt"))
 
 
 def test_the_report_csv_prefixes_formulas_and_keeps_its_numbers(hostile_report):
     rows = list(csv.reader(io.StringIO(report_csv(hostile_report).decode("utf-8-sig"))))
-    assert rows[0] == ["Kết quả thực hiện thủ tục hành chính quý IV/2019"]
+    # the title, then whose report it is
+    assert rows[0] == ["Kết quả thực hiện thủ tục hành chính quý IV/2019",
+                       "Sở Thông tin và Truyền thông tỉnh Thái Bình"]
     results = {row[1]: row for row in rows[2:8]}
     bulletin, press = results["'" + HYPERLINK], results["'" + AT]
     assert bulletin[3:] == ["02", "0", "+2"]  # a signed number is not a formula: no apostrophe

@@ -18,6 +18,7 @@ from django.db import connection
 
 from cases.models import Case
 from reports import services as report_services
+from reports.contributions import cell_key
 from reports.models import CaseContribution, ClosedQuarter, QuarterCell, ReportCheck
 from reports.quarters import Quarter
 
@@ -70,7 +71,8 @@ def test_a_clean_check_says_so_and_exits_zero(closed_q4):
     status, output = figures_check()  # every quarter with data
     assert status == 0, output
     check = ReportCheck.objects.first()
-    assert check.quarters == ["2019-Q4", "2020-Q1"] and check.closed_quarters_compared == ["2019-Q4"]
+    assert check.quarters == ["2019-Q4", "2020-Q1"]
+    assert check.closed_quarters_compared == ["2019-Q4@thai-binh-stttt"]
 
 
 def test_a_changed_snapshot_is_drift_reported_and_never_overwritten(closed_q4, caplog):
@@ -84,14 +86,14 @@ def test_a_changed_snapshot_is_drift_reported_and_never_overwritten(closed_q4, c
         with time_machine.travel(TODAY, tick=False):
             check = report_services.figures_check(quarters=[Q4_2019], repair=True)
     assert check.mismatches == [] and not check.repaired  # the kept figures agree with the cases
-    assert [(d["code"], d["quarter"], d["metric"], d["frozen"], d["rebuilt"], d["kept"]) for d in check.drift] \
-        == [("bulletin", "2019-Q4", "results", 5, 1, 1)]
+    assert [(d["agency_code"], d["code"], d["quarter"], d["metric"], d["frozen"], d["rebuilt"], d["kept"])
+            for d in check.drift] == [("thai-binh-stttt", "bulletin", "2019-Q4", "results", 5, 1, 1)]
     assert any("drift" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
     assert report_services.check_unresolved(check)
 
     status, output = figures_check("--quarter", "2019-Q4", "--repair")
     assert status == 1
-    assert "drift     bulletin  2019-Q4  results  frozen 5  rebuilt 1  kept 1" in output
+    assert "drift     thai-binh-stttt  bulletin  2019-Q4  results  frozen 5  rebuilt 1  kept 1" in output
     assert output.splitlines()[-1].startswith("figures_check FAILED")
     assert "1 drifted cells in 2019-Q4 (not repaired)" in output
     assert ClosedQuarter.objects.get(year=2019, quarter=4).cells[f"{type_id}:results"] == 5  # left as it is
@@ -103,13 +105,14 @@ def test_a_case_changed_behind_the_services_drifts_its_closed_quarter(closed_q4)
     Case.objects.filter(pk=granted.pk).update(closed_at=at(2020, 1, 3))
     status, output = figures_check("--quarter", "2019-Q4")
     assert status == 1
-    assert "mismatch  bulletin  2019-Q4  results  kept 1  rebuilt 0" in output
-    assert "drift     bulletin  2019-Q4  results  frozen 1  rebuilt 0  kept 1" in output
+    assert "mismatch  thai-binh-stttt  bulletin  2019-Q4  results  kept 1  rebuilt 0" in output
+    assert "drift     thai-binh-stttt  bulletin  2019-Q4  results  frozen 1  rebuilt 0  kept 1" in output
     assert f"case      {granted.reference}" in output
 
     # --repair makes the kept figures follow the cases; the frozen quarter stays as reported, and still differs.
     status, output = figures_check("--quarter", "2019-Q4", "--repair")
-    assert status == 1 and "(repaired)" in output and "drift     bulletin  2019-Q4  results  frozen 1" in output
+    assert status == 1 and "(repaired)" in output
+    assert "drift     thai-binh-stttt  bulletin  2019-Q4  results  frozen 1" in output
     assert report_services.figures_kept(quarters=[Q4_2019]).get((granted.case_type_id, "2019-Q4:results")) is None
     assert ClosedQuarter.objects.get(year=2019, quarter=4).cells[f"{granted.case_type_id}:results"] == 1
     status, output = figures_check("--quarter", "2019-Q4")
@@ -119,13 +122,14 @@ def test_a_case_changed_behind_the_services_drifts_its_closed_quarter(closed_q4)
 def test_a_changed_contribution_is_reported_and_repaired(closed_q4):
     granted, _open = closed_q4
     contribution = CaseContribution.objects.get(case=granted)
-    wrong = {key: value for key, value in contribution.cells.items() if key != "2019-Q4:results"}
+    result = cell_key(Q4_2019, "results", granted.agency_id)  # "2019-Q4:results@<Sở TTTT's id>"
+    wrong = {key: value for key, value in contribution.cells.items() if key != result}
     CaseContribution.objects.filter(pk=contribution.pk).update(cells=wrong)  # the drill-down would miss it
     with time_machine.travel(TODAY, tick=False):
         check = report_services.figures_check(quarters=[Q4_2019], repair=False)
     assert check.contributions_mismatched == 1 and check.drift == [] and check.mismatches == []
     assert check.contribution_mismatches[0]["case"] == granted.pk
-    assert "2019-Q4:results" in check.contribution_mismatches[0]["rebuilt"]
+    assert result in check.contribution_mismatches[0]["rebuilt"]
     status, output = figures_check("--quarter", "2019-Q4")
     assert status == 1 and f"case      {granted.reference} (id {granted.pk})" in output
     assert "1 case contributions differing" in output
@@ -134,7 +138,7 @@ def test_a_changed_contribution_is_reported_and_repaired(closed_q4):
     figures_refresh(TODAY)  # nothing queued: nothing changes
     status, output = figures_check("--quarter", "2019-Q4", "--repair")
     assert status == 0, output
-    assert "2019-Q4:results" in CaseContribution.objects.get(case=granted).cells
+    assert result in CaseContribution.objects.get(case=granted).cells
     assert figures_check("--quarter", "2019-Q4")[0] == 0
 
 
@@ -142,7 +146,7 @@ def test_a_wrong_kept_figure_fails_the_check_until_repaired(closed_q4):
     QuarterCell.objects.filter(year=2019, quarter=4, metric="results").update(value=7)
     status, output = figures_check()
     assert status == 1
-    assert "mismatch  bulletin  2019-Q4  results  kept 7  rebuilt 1" in output
+    assert "mismatch  thai-binh-stttt  bulletin  2019-Q4  results  kept 7  rebuilt 1" in output
     # The kept cell now differs from the frozen one too, but the rebuild still equals the frozen figures: no drift.
     assert "0 drifted cells" in output
     status, output = figures_check("--repair")

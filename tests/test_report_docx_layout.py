@@ -9,6 +9,7 @@ import pytest
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from agencies.models import Agency
 from cases import roles as r
 from cases.models import CaseType
 from reports.exports import report_docx
@@ -21,11 +22,19 @@ from .factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def stttt() -> Agency:
+    return Agency.objects.get(code="thai-binh-stttt")
+
+
+def report(quarter: Quarter) -> dict:
+    return quarterly_report(quarter, agency=stttt())
+
+
 def figures(code: str, quarter: Quarter, **values) -> None:
     case_type = CaseType.objects.get(code=code)
     for metric, value in values.items():
-        QuarterCell.objects.create(case_type=case_type, year=quarter.year, quarter=quarter.number, metric=metric,
-                                   value=value)
+        QuarterCell.objects.create(agency=stttt(), case_type=case_type, year=quarter.year, quarter=quarter.number,
+                                   metric=metric, value=value)
 
 
 def blocks(data: bytes) -> list:
@@ -58,7 +67,7 @@ def third_quarter():
     figures("bulletin", Quarter(2019, 3), results=9, received=10, on_time=9)
     figures("bulletin", Quarter(2019, 2), results=7)
     figures("press_conference", Quarter(2019, 3), results=1, received=1, early=1)
-    return quarterly_report(Quarter(2019, 3))
+    return report(Quarter(2019, 3))
 
 
 def test_the_quarter_is_written_in_words_never_as_a_code(third_quarter):
@@ -117,7 +126,7 @@ def test_the_signer_comes_from_the_agencys_data_and_an_unknown_name_is_left_blan
     Signer.objects.filter(agency__code="thai-binh-stttt").update(title="KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC", name="")
     UserFactory(roles=[r.DEPARTMENT_HEAD], first_name="A", last_name="Nguyễn Văn")
     UserFactory(roles=[r.DEPARTMENT_HEAD], first_name="B", last_name="Trần Thị")  # two heads: who signs is not known
-    recipients, signer = blocks(report_docx(quarterly_report(Quarter(2019, 3))))[-1].rows[0].cells
+    recipients, signer = blocks(report_docx(report(Quarter(2019, 3))))[-1].rows[0].cells
     assert cell_lines(recipients) == ["Nơi nhận:", "- Như trên;", "- UBND tỉnh (để b/c);", "- Lưu: VT."]
     assert cell_lines(signer) == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
     assert recipients.paragraphs[0].runs[0].bold and recipients.paragraphs[0].runs[0].italic
@@ -125,7 +134,7 @@ def test_the_signer_comes_from_the_agencys_data_and_an_unknown_name_is_left_blan
 
 def test_the_fourth_quarter_compares_with_the_third(third_quarter):
     figures("bulletin", Quarter(2019, 4), results=2)
-    paragraphs = [b for b in blocks(report_docx(quarterly_report(Quarter(2019, 4)), signer_name="")) if
+    paragraphs = [b for b in blocks(report_docx(report(Quarter(2019, 4)), signer_name="")) if
                   isinstance(b, str)]
     assert paragraphs[1].endswith("QUÝ IV/2019")
     assert "So sánh với quý III/2019:" in paragraphs

@@ -15,12 +15,13 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from agencies.models import Agency
 from cases import services as case_services
 from cases.models import Case
 from licensing import services as licensing_services
 from reports import services as report_services
 from reports import tasks as report_tasks
-from reports.contributions import case_cells
+from reports.contributions import case_cells, cell_key
 from reports.models import ClosedQuarter
 from reports.quarters import Quarter
 from reports.tables import quarterly_report
@@ -78,12 +79,21 @@ def rollover(moment: datetime) -> None:
     figures_refresh(moment)
 
 
+def report(quarter: Quarter) -> dict:
+    """The report of Thái Bình's Sở TTTT, which held every case of these years."""
+    return quarterly_report(quarter, agency=Agency.objects.get(code="thai-binh-stttt"))
+
+
 def row(quarter: Quarter, code: str) -> dict:
-    return next(r for r in quarterly_report(quarter)["processing"] if r["code"] == code)
+    return next(r for r in report(quarter)["processing"] if r["code"] == code)
 
 
 def results(quarter: Quarter, code: str) -> int:
-    return next(r for r in quarterly_report(quarter)["procedure_results"] if r["code"] == code)["count"]
+    return next(r for r in report(quarter)["procedure_results"] if r["code"] == code)["count"]
+
+
+def key(quarter: Quarter, metric: str, case: Case) -> str:
+    return cell_key(quarter, metric, case.agency_id)
 
 
 def check_at(moment: datetime, quarters: list[Quarter]):
@@ -107,7 +117,7 @@ def test_an_apology_letter_in_october_leaves_the_third_quarter_as_it_stood(offic
     rollover(at(2019, 10, 1, 0, 5))
     assert ClosedQuarter.objects.filter(year=2019, quarter=3).exists()  # the rollover froze Q3
     q3_kept = report_services.figures_kept(quarters=[Q3_2019])
-    q3_report = quarterly_report(Q3_2019)
+    q3_report = report(Q3_2019)
     assert (row(Q3_2019, "print_registration")["pending_late"],
             row(Q3_2019, "print_registration")["pending_within"]) == (1, 0)
 
@@ -115,14 +125,15 @@ def test_an_apology_letter_in_october_leaves_the_third_quarter_as_it_stood(offic
     case = act(case, officer, "apologise_late", at(2019, 10, 2, 9), new_due_at=at(2019, 10, 9, 17))
     assert timezone.localtime(case.due_at) == at(2019, 10, 9, 17)
     assert report_services.figures_kept(quarters=[Q3_2019]) == q3_kept
-    assert quarterly_report(Q3_2019) == q3_report
+    assert report(Q3_2019) == q3_report
     assert row(Q4_2019, "print_registration")["pending_within"] == 1  # now due next week: within, today
     # Judged on today's due date, Q3 would read "within": the timeline is what keeps it as it stood.
-    assert "2019-Q3:pending_within" in case_cells(case, until=Q4_2019, now=at(2019, 10, 2, 10), history=None)
-    assert "2019-Q3:pending_late" in case_cells(case, until=Q4_2019, now=at(2019, 10, 2, 10))
+    assert key(Q3_2019, "pending_within", case) in case_cells(case, until=Q4_2019, now=at(2019, 10, 2, 10),
+                                                              history=None)
+    assert key(Q3_2019, "pending_late", case) in case_cells(case, until=Q4_2019, now=at(2019, 10, 2, 10))
     check = check_at(at(2019, 10, 2, 10), [Q3_2019, Q4_2019])
     assert_clean(check)
-    assert check.closed_quarters_compared == ["2019-Q3"]
+    assert check.closed_quarters_compared == ["2019-Q3@thai-binh-stttt"]
 
     # Granted and issued on 08/10, before the new appointment: late all the same (it needed an apology letter).
     act(case, officer, "propose_grant", at(2019, 10, 8, 9))
@@ -130,7 +141,7 @@ def test_an_apology_letter_in_october_leaves_the_third_quarter_as_it_stood(offic
     issue(case, at(2019, 10, 8, 10, 5))
     q4 = row(Q4_2019, "print_registration")
     assert (results(Q4_2019, "print_registration"), q4["late"], q4["on_time"], q4["early"]) == (1, 1, 0, 0)
-    assert quarterly_report(Q3_2019) == q3_report
+    assert report(Q3_2019) == q3_report
 
     # The rebuild (the nightly check's other side) judges Q3 the same way.
     with time_machine.travel(at(2019, 10, 9, 1, 30), tick=False):
@@ -166,8 +177,8 @@ def test_a_pause_across_the_quarter_end_is_judged_as_it_stood_at_the_end(officer
     assert paused_after.paused_at is not None
     assert report_services.figures_kept(quarters=[Q4_2019]) == q4_kept
     # Judged on its row as it is today (paused), the second would read "within" in Q4.
-    assert "2019-Q4:pending_within" in case_cells(paused_after, until=Q1_2020, now=at(2020, 1, 6, 10),
-                                                  history=None)
+    assert key(Q4_2019, "pending_within", paused_after) in case_cells(paused_after, until=Q1_2020,
+                                                                      now=at(2020, 1, 6, 10), history=None)
     q1_now = row(Q1_2020, "bulletin")  # the quarter under way: one running within its new date, one paused
     assert (q1_now["carried_over"], q1_now["pending_within"], q1_now["pending_late"]) == (2, 2, 0)
     assert_clean(check_at(at(2020, 1, 6, 10), [Q4_2019, Q1_2020]))
@@ -203,15 +214,16 @@ def test_a_result_within_the_due_minute_is_on_time_and_one_a_minute_later_is_lat
     q3 = row(Q3_2019, "print_registration")
     assert results(Q3_2019, "print_registration") == 2
     assert (q3["early"], q3["on_time"], q3["late"], q3["refused"]) == (0, 2, 1, 1)
-    assert "2019-Q3:on_time" in within.contribution.cells and "2019-Q3:late" in late.contribution.cells
-    assert "2019-Q3:on_time" in refused.contribution.cells
+    assert key(Q3_2019, "on_time", within) in within.contribution.cells
+    assert key(Q3_2019, "late", late) in late.contribution.cells
+    assert key(Q3_2019, "on_time", refused) in refused.contribution.cells
 
 
 def test_a_pending_case_is_past_due_only_once_its_due_minute_has_passed(officer):
     case = receive(officer, "print_registration", at(2019, 9, 23, 9))
     act(case, officer, "start_review", at(2019, 9, 23, 10))
-    assert "2019-Q3:pending_within" in case_cells(case, until=Q3_2019, now=at(2019, 9, 26, 17, 0, 59))
-    assert "2019-Q3:pending_late" in case_cells(case, until=Q3_2019, now=at(2019, 9, 26, 17, 1, 0))
+    assert key(Q3_2019, "pending_within", case) in case_cells(case, until=Q3_2019, now=at(2019, 9, 26, 17, 0, 59))
+    assert key(Q3_2019, "pending_late", case) in case_cells(case, until=Q3_2019, now=at(2019, 9, 26, 17, 1, 0))
 
 
 # --- A grant counts once issued -------------------------------------------------------------------------------

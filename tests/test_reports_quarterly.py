@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 import time_machine
 
+from agencies.models import Agency
 from cases import services as case_services
 from licensing import services as licensing_services
 from reports import services as report_services
@@ -47,8 +48,13 @@ def refresh_all(cases):
         report_services.contribution_refresh(case_id=case.pk, until=Quarter(2020, 2))
 
 
+def report(quarter: Quarter) -> dict:
+    """The report of Thái Bình's Sở TTTT, which held every case of these years."""
+    return quarterly_report(quarter, agency=Agency.objects.get(code="thai-binh-stttt"))
+
+
 def results(quarter: str) -> dict[str, int]:
-    return {row["code"]: row["count"] for row in quarterly_report(Quarter.parse(quarter))["procedure_results"]}
+    return {row["code"]: row["count"] for row in report(Quarter.parse(quarter))["procedure_results"]}
 
 
 @pytest.mark.django_db
@@ -60,8 +66,8 @@ def test_quarter_boundaries_are_local_time(officer, head):
     refresh_all([late_q4, early_q1])
     assert results("2019-Q4")["bulletin"] == 1
     assert results("2020-Q1")["bulletin"] == 1
-    report = quarterly_report(Quarter(2020, 1))
-    bulletin = next(row for row in report["procedure_results"] if row["code"] == "bulletin")
+    q1 = report(Quarter(2020, 1))
+    bulletin = next(row for row in q1["procedure_results"] if row["code"] == "bulletin")
     assert (bulletin["previous"], bulletin["change"], bulletin["change_text"]) == (1, 0, "0")
 
 
@@ -75,8 +81,7 @@ def test_refusals_and_withdrawals_are_never_results(officer, head):
     with time_machine.travel(at(2019, 11, 5), tick=False):
         case_services.case_transition(case_id=withdrawn.pk, actor=officer, action="withdraw", note="Xin rút.")
     refresh_all([granted, refused, withdrawn])
-    report = quarterly_report(Quarter(2019, 4))
-    row = next(r for r in report["processing"] if r["code"] == "noncommercial_publication")
+    row = next(r for r in report(Quarter(2019, 4))["processing"] if r["code"] == "noncommercial_publication")
     assert results("2019-Q4")["noncommercial_publication"] == 1
     assert (row["received"], row["refused"], row["withdrawn"], row["resolved"]) == (3, 1, 1, 2)
 
@@ -133,7 +138,8 @@ def test_api_exports_and_drill_down(api, officer, head, reporter, inspector):
     refresh_all(cases)
     licensing_services  # noqa: B018  (the licensing app's hooks are loaded)
     api.as_user(reporter)
-    body = api.get("/api/v1/reports/quarterly/?quarter=2019-Q4").json()
+    body = api.get("/api/v1/reports/quarterly/?quarter=2019-Q4").json()  # the one agency of 2019: Sở TTTT
+    assert (body["agency"]["code"], body["agency"]["place_name"], body["note"]) == ("thai-binh-stttt", "Thái Bình", "")
     bulletin = next(r for r in body["procedure_results"] if r["code"] == "bulletin")
     assert (bulletin["count"], bulletin["count_text"], bulletin["unit"]) == (2, "02", "GP")
     drill = api.get(bulletin["cases_urls"]["results"].replace("http://testserver", "")).json()
@@ -144,7 +150,7 @@ def test_api_exports_and_drill_down(api, officer, head, reporter, inspector):
     assert ["2", "Cấp giấy phép xuất bản bản tin", "GP", "02", "0", "+2"] in rows
 
     xlsx = api.get("/api/v1/reports/quarterly/?quarter=2019-Q4&format=xlsx")
-    assert xlsx["Content-Disposition"].endswith('bao-cao-2019-Q4.xlsx"')
+    assert xlsx["Content-Disposition"].endswith('bao-cao-2019-Q4-thai-binh-stttt.xlsx"')
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     sheet = book.worksheets[0]
     values = {row[1]: row[3] for row in sheet.iter_rows(min_row=3, values_only=True)}

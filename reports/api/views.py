@@ -8,6 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agencies.selectors import agency_ids_visible
 from cases import roles as r
 from cases.api import fields as api_fields
 from cases.api.permissions import HasRoleIn
@@ -20,7 +21,7 @@ from ..contributions import METRICS, cell_key
 from ..exports import EXPORTS
 from ..models import ExportJob
 from ..quarters import Quarter
-from ..tables import quarterly_report
+from ..tables import quarterly_report, report_agency
 
 REPORT_READERS = HasRoleIn.of(r.REPORTER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR)
 
@@ -53,9 +54,22 @@ def quarter_param(request) -> Quarter:
     return quarter
 
 
+def agency_param(request, quarter: Quarter):
+    """The agency whose report is read: `agency` (an id among the agencies the user may see), or the one agency of
+    theirs that has a report for the quarter (several: a 400 listing them; none, or one they may not see: 404)."""
+    return report_agency(quarter, agency_ids=agency_ids_visible(request.user),
+                         requested=request.query_params.get("agency"))
+
+
+AGENCY_PARAMETER = OpenApiParameter(
+    "agency", int, description="The agency whose report it is (its id). Default: the one agency you may see that "
+    "existed in the quarter; when you see several, a 400 problem lists them (`agencies`).")
+
+
 class QuarterlyReportView(APIView):
-    """The quarter's tables: procedure results (seed table I.5) with the previous quarter and the change, and
-    processing statistics per procedure. `format=json|csv|xlsx|docx`."""
+    """One agency's tables of a quarter: procedure results (seed table I.5) with the previous quarter and the
+    change, processing statistics per procedure and inspections; the agency as of the quarter (`agency`) and the
+    note of a quarter it started or ended in (`note`). `format=json|csv|xlsx|docx`."""
 
     permission_classes = [IsAuthenticated, REPORT_READERS]
     renderer_classes = [renderers.JSONRenderer, *(_renderer(fmt) for fmt in EXPORTS)]
@@ -63,22 +77,25 @@ class QuarterlyReportView(APIView):
     @extend_schema(parameters=[
         OpenApiParameter("quarter", str, description="e.g. 2019-Q4; default: the previous quarter",
                          pattern=QUARTER_PATTERN, examples=[QUARTER_EXAMPLE]),
+        AGENCY_PARAMETER,
         OpenApiParameter("format", str, enum=["json", *EXPORTS]),
     ], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         quarter = quarter_param(request)
-        report = quarterly_report(quarter)
+        agency = agency_param(request, quarter)
+        report = quarterly_report(quarter, agency=agency)
         base = request.build_absolute_uri("/api/v1/reports/quarterly/cases/")
         for table in ("procedure_results", "processing"):
             for row in report[table]:
                 row["cases_urls"] = {
-                    metric: f"{base}?quarter={quarter}&type={row['code']}&metric={metric}"
+                    metric: f"{base}?quarter={quarter}&agency={agency.pk}&type={row['code']}&metric={metric}"
                     for metric in (("results",) if table == "procedure_results" else METRICS)
                 }
         response = Response(report)
         fmt = getattr(request.accepted_renderer, "format", "json")
         if fmt in EXPORTS:
-            response["Content-Disposition"] = f'attachment; filename="bao-cao-{quarter}.{EXPORTS[fmt][2]}"'
+            name = f"bao-cao-{quarter}-{agency.code}.{EXPORTS[fmt][2]}"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     def options(self, request, *args, **kwargs):
@@ -96,13 +113,14 @@ class QuarterlyReportView(APIView):
 
 
 class QuarterlyCellCasesView(generics.ListAPIView):
-    """The exact cases behind one number of the quarterly tables."""
+    """The exact cases behind one number of an agency's quarterly tables (`agency` as for the report)."""
 
     permission_classes = [IsAuthenticated, REPORT_READERS]
     serializer_class = CaseListSerializer
 
     @extend_schema(parameters=[
         OpenApiParameter("quarter", str, required=True, pattern=QUARTER_PATTERN, examples=[QUARTER_EXAMPLE]),
+        AGENCY_PARAMETER,
         OpenApiParameter("type", str, required=True, description="The procedure's code, as in the report's rows.",
                          examples=[OpenApiExample("Printing licence", value="printing_licence")]),
         OpenApiParameter("metric", str, required=True, enum=list(METRICS)),
@@ -118,8 +136,9 @@ class QuarterlyCellCasesView(generics.ListAPIView):
         if metric not in METRICS:
             raise ValidationFailed(_("Unknown figure."), extra={"errors": {"metric": [_("Unknown figure.")]}})
         code = self.request.query_params.get("type", "")
+        agency = agency_param(self.request, quarter)
         return (cases_visible(user=self.request.user)
-                .filter(case_type__code=code, contribution__cells__has_key=cell_key(quarter, metric))
+                .filter(case_type__code=code, contribution__cells__has_key=cell_key(quarter, metric, agency.pk))
                 .order_by("decided_at", "received_at", "id"))
 
 
@@ -149,7 +168,9 @@ class ExportRequestSerializer(serializers.Serializer):
 
 
 class ExportJobViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin, mixins.ListModelMixin):
-    """Large exports of every case field, written by a worker; poll `progress`, then download."""
+    """Large exports of every case field, written by a worker; poll `progress`, then download. An export holds the
+    cases of the agencies the requester may see (theirs and their predecessors'), as they may see them when it
+    runs."""
 
     permission_classes = [IsAuthenticated, REPORT_READERS]
     serializer_class = ExportJobSerializer

@@ -1,7 +1,8 @@
 """python manage.py figures_check [--quarter 2019-Q4 ...] [--repair]
 
 Compares the kept quarterly figures (and each case's contribution) with a rebuild from the cases, and the frozen
-figures of closed quarters with the same rebuild. Prints one line per difference and a one-line summary.
+figures of closed quarters with the same rebuild, agency by agency. Prints one line per difference (naming the
+agency by its code) and a one-line summary.
 
   mismatch  kept cell ≠ rebuilt cell. --repair rebuilds the kept cells and every contribution from the cases.
   case      a case's kept contribution ≠ its rebuilt cells (the drill-down); repaired the same way.
@@ -43,8 +44,8 @@ class Command(BaseCommand):
             quarters = sorted({*services.quarters_with_figures(), *frozen, Quarter.current()})
         check = services.figures_check(quarters=quarters, repair=repair)
         for m in check.mismatches:
-            self.stdout.write(f"mismatch  {m['code']}  {m['quarter']}  {m['metric']}  kept {m['kept']}  "
-                              f"rebuilt {m['rebuilt']}")
+            self.stdout.write(f"mismatch  {m['agency_code']}  {m['code']}  {m['quarter']}  {m['metric']}  "
+                              f"kept {m['kept']}  rebuilt {m['rebuilt']}")
         for c in check.contribution_mismatches:
             self.stdout.write(f"case      {c['reference']} (id {c['case']})  kept {_cells(c['kept'])}  "
                               f"rebuilt {_cells(c['rebuilt'])}")
@@ -52,8 +53,9 @@ class Command(BaseCommand):
             self.stdout.write(f"case      … and {check.contributions_mismatched - len(check.contribution_mismatches)}"
                               " more cases")
         for d in check.drift:
-            self.stdout.write(f"drift     {d['code']}  {d['quarter']}  {d['metric']}  frozen {d['frozen']}  "
-                              f"rebuilt {d['rebuilt']}  kept {d['kept']}  (frozen at {d['frozen_at']})")
+            self.stdout.write(f"drift     {d['agency_code']}  {d['code']}  {d['quarter']}  {d['metric']}  "
+                              f"frozen {d['frozen']}  rebuilt {d['rebuilt']}  kept {d['kept']}  "
+                              f"(frozen at {d['frozen_at']})")
         drifted = sorted({d["quarter"] for d in check.drift})
         parts = [
             f"{len(check.quarters)} quarters ({check.quarters[0]}…{check.quarters[-1]})" if len(check.quarters) > 1

@@ -24,16 +24,25 @@ def _photo(n: int) -> SimpleUploadedFile:
 
 
 class DemoCampaigns:
+    # Where the establishments are: (degrees, ten-thousandths) of latitude and longitude (TP Thái Bình).
+    origin = ((20, 4400), (106, 3300))
+
     def __init__(self, *, lead, inspectors, head):
         self.lead, self.inspectors, self.head = lead, inspectors, head
         self.photos = 0
 
     def establishment(self, n: int, kind: str, name: str, address: str, **extra) -> Establishment:
+        (lat, lat_base), (lon, lon_base) = self.origin
         return services.establishment_create(actor=self.lead, kind=kind, name=name, address=address,
-                                             latitude=f"20.{4400 + n:04d}", longitude=f"106.{3300 + n:04d}", **extra)
+                                             latitude=f"{lat}.{lat_base + n:04d}", longitude=f"{lon}.{lon_base + n:04d}",
+                                             **extra)
 
     def campaign(self, code: str, title: str, basis: str, start: date, establishments, *,
-                 reminders: dict[int, tuple[str, str]] = None, violation: tuple[int, str, str] | None = None) -> Campaign:
+                 reminders: dict[int, tuple[str, str]] = None, violation: tuple[int, str, str] | None = None,
+                 sanction: tuple[int, str, str] = (7_500_000, "Buộc tiêu hủy ấn phẩm in trái phép.",
+                                                   "Cơ sở đã tiêu hủy ấn phẩm và hoàn thiện thủ tục.")) -> Campaign:
+        """One campaign from plan to close; `sanction`: the fine, remedial measures and the correction's note of
+        the violation."""
         reminders = reminders or {}
         first = datetime(start.year, start.month, start.day, 8, 0, tzinfo=HCM)
         with at(first - timedelta(days=7)):
@@ -83,13 +92,12 @@ class DemoCampaigns:
             target = campaign.targets.order_by("pk")[violation[0]]
             record = target.violation
             with at(first + timedelta(days=3)):
-                services.sanction_decide(actor=self.head, sanction_id=record.sanction.pk, fine_vnd=7_500_000,
-                                         remedial_measures="Buộc tiêu hủy ấn phẩm in trái phép.")
+                services.sanction_decide(actor=self.head, sanction_id=record.sanction.pk, fine_vnd=sanction[0],
+                                         remedial_measures=sanction[1])
                 follow_up = services.follow_up_record(actor=self.lead, violation_id=record.pk,
                                                       correction_due_on=start + timedelta(days=20))
             with at(first + timedelta(days=15)):
-                services.follow_up_done(actor=self.lead, follow_up_id=follow_up.pk,
-                                        done_note="Cơ sở đã tiêu hủy ấn phẩm và hoàn thiện thủ tục.")
+                services.follow_up_done(actor=self.lead, follow_up_id=follow_up.pk, done_note=sanction[2])
         with at(first + timedelta(days=16)):
             services.campaign_transition(actor=self.lead, campaign_id=campaign.pk, action="close_findings")
             services.campaign_conclude(actor=self.lead, campaign_id=campaign.pk,

@@ -10,8 +10,8 @@ import time_machine
 from django.test.utils import override_settings
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-# Loggers that speak once per task or per email while the demo is built.
-CHATTY = ("celery.app.trace", "celery", "worker.outbox")
+# Loggers that speak once per task or per email (or per frozen quarter) while the demo is built.
+CHATTY = ("celery.app.trace", "celery", "worker.outbox", "reports.services")
 
 
 def at(moment: datetime):

@@ -10,6 +10,7 @@ higher number, as in a real register.
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -44,25 +45,27 @@ FACILITIES = [("Công ty TNHH In Hoàng Long", "Số 12 Lý Bôn, TP. Thái Bìn
               ("Cơ sở in Quang Trung", "Xã Đông Mỹ, TP. Thái Bình"),
               ("Công ty TNHH Bao bì Tiền Hải", "Thị trấn Tiền Hải"),
               ("Cơ sở photocopy Hòa Bình", "Phường Bồ Xuyên, TP. Thái Bình")]
+PRESS = ("Báo Thái Bình", "Đài PT-TH Thái Bình")
 
 
-def _fields(code: str, n: int, received: datetime, rng: random.Random) -> tuple[dict, dict]:
-    org_name, kind = ORGANISATIONS[n % len(ORGANISATIONS)]
-    organisation = {"name": org_name, "kind": kind, "email": f"lienhe{n % len(ORGANISATIONS)}@example.vn"}
+def _fields(code: str, n: int, received: datetime, rng: random.Random, *, organisations=ORGANISATIONS,
+            facilities=FACILITIES, press=PRESS) -> tuple[dict, dict]:
+    org_name, kind = organisations[n % len(organisations)]
+    organisation = {"name": org_name, "kind": kind, "email": f"lienhe{n % len(organisations)}@example.vn"}
     if code == "press_conference":
         return organisation, {
             "organiser": org_name, "chairperson": "Ông Nguyễn Văn Bình", "venue": "Hội trường UBND tỉnh",
             "event_at": (received + timedelta(days=2)).isoformat(), "content": "Thông tin về hoạt động nổi bật",
-            "expected_press": ["Báo Thái Bình", "Đài PT-TH Thái Bình"]}
+            "expected_press": list(press)}
     if code == "bulletin":
         return organisation, {
             "publisher": org_name, "bulletin_name": f"Bản tin {org_name}", "purpose": "Thông tin nội bộ",
             "periodicity": rng.choice(["1 tháng/số", "3 tháng/số"]), "pages": rng.choice([16, 20, 24]),
             "copies": rng.choice([300, 500, 1000]), "format": "19 x 27 cm",
-            "printing_place": FACILITIES[0][0], "responsible_person": "Ông Trần Văn Hải"}
+            "printing_place": facilities[0][0], "responsible_person": "Ông Trần Văn Hải"}
     if code in ("printing_licence", "print_registration"):
-        name, address = FACILITIES[n % len(FACILITIES)]
-        organisation = {"name": name, "kind": "print_facility", "email": f"in{n % len(FACILITIES)}@example.vn"}
+        name, address = facilities[n % len(facilities)]
+        organisation = {"name": name, "kind": "print_facility", "email": f"in{n % len(facilities)}@example.vn"}
         return organisation, {
             "facility_name": name, "facility_address": address, "owner": "Ông Phạm Văn Minh",
             "equipment": [{"name": "Máy in offset", "quantity": rng.randint(1, 3)},
@@ -71,7 +74,7 @@ def _fields(code: str, n: int, received: datetime, rng: random.Random) -> tuple[
         return organisation, {
             "publisher_organisation": org_name, "title": f"Tài liệu tuyên truyền số {n}", "author": org_name,
             "language": "Tiếng Việt", "pages": rng.choice([24, 48, 64, 96]), "copies": rng.choice([500, 1000, 2000]),
-            "printing_facility": FACILITIES[n % 3][0]}
+            "printing_facility": facilities[n % 3][0]}
     return organisation, {
         "importer": org_name, "purpose": "Sinh hoạt, nghiên cứu, không kinh doanh",
         "titles": [{"title": f"Ấn phẩm nhập khẩu {n}", "quantity": rng.choice([20, 50, 100]),
@@ -109,17 +112,27 @@ class PlannedDossier:
 
 
 class DemoYear:
+    organisations, facilities, press = ORGANISATIONS, FACILITIES, PRESS
+    seed = 2019
+
     def __init__(self, *, officers, head):
         self.officers, self.head = officers, head
-        self.rng = random.Random(2019)
+        self.rng = random.Random(self.seed)
         self.calendar = WorkCalendar()
         self.count = 0
         self.planned: list[PlannedDossier] = []
+        self.events: list[tuple[datetime, Callable[[], object]]] = []
+
+    def event(self, moment: datetime, step: Callable[[], object]) -> None:
+        """Plan a step that is not a dossier's (a reorganisation, a campaign): taken at `moment`, before the
+        dossiers' steps of that same moment."""
+        self.events.append((moment, step))
 
     def case(self, code: str, *, received: datetime, path: list[tuple[str, datetime]]) -> PlannedDossier:
         """Plan one dossier received at `received` that then takes the `path` of (action, moment)."""
         self.count += 1
-        organisation, fields = _fields(code, self.count, received, self.rng)
+        organisation, fields = _fields(code, self.count, received, self.rng, organisations=self.organisations,
+                                       facilities=self.facilities, press=self.press)
         dossier = PlannedDossier(code=code, officer=self.officers[self.count % len(self.officers)],
                           organisation=organisation, fields=fields, received=received, path=path, number=self.count)
         moments = dossier.moments()
@@ -136,9 +149,12 @@ class DemoYear:
             terms = CaseType.objects.get(code=code).terms_on(decided.date())
             received = _working_moment(self.calendar, decided - timedelta(days=self.rng.randint(2, 5)), self.rng)
             received = min(received, decided - timedelta(hours=6))
+            back = 4
             while late and due_at_compute(start=received, amount=terms.limit_amount, unit=terms.limit_unit,
                                           calendar=self.calendar) > decided - timedelta(days=2):
-                received = _working_moment(self.calendar, received - timedelta(days=4), self.rng)
+                earlier = _working_moment(self.calendar, received - timedelta(days=back), self.rng)
+                # Four days back may land in a holiday that ends on the receipt day (30/4 to 3/5): go further.
+                received, back = (earlier, 4) if earlier < received else (received, back + 4)
         path = [("start_review", received + timedelta(hours=1))]
         length = decided - received
         if pause and not late and length > timedelta(days=4):
@@ -177,13 +193,18 @@ class DemoYear:
             self.case(code, received=received, path=[("start_review", received + timedelta(hours=1))])
 
     def build(self) -> int:
-        """Plan the year, then take every step of every dossier in the order of its moment."""
+        """Plan the year, then take every step of every dossier (and every other planned step) in the order of
+        its moment."""
         self.plan()
-        steps = sorted((moment, index, step) for index, dossier in enumerate(self.planned)
-                       for step, moment in enumerate(dossier.moments()))
-        for moment, index, step in steps:
+        steps = sorted([(moment, 1, index, step) for index, dossier in enumerate(self.planned)
+                        for step, moment in enumerate(dossier.moments())]
+                       + [(moment, 0, index, 0) for index, (moment, _step) in enumerate(self.events)])
+        for moment, kind, index, step in steps:
             with at(moment):
-                self._take(self.planned[index], step, moment)
+                if kind == 0:
+                    self.events[index][1]()
+                else:
+                    self._take(self.planned[index], step, moment)
         return self.count
 
     def _take(self, dossier: PlannedDossier, step: int, moment: datetime) -> None:

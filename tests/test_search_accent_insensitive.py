@@ -87,11 +87,17 @@ def test_folding_removes_every_vietnamese_diacritic_in_python_and_in_postgresql(
     ("Minh.Phát", "minh phat"), ("Lô A-12", "a 12"), ("Lô A-12", "12"), ("Lô A-12", "1*"),
 ])
 def test_the_embedded_modes_comparison_is_postgresqls(text, query):
-    """SQLite (make run) compares in Python: it must find what PostgreSQL finds."""
+    """SQLite (make run) compares in Python: it must find what PostgreSQL finds, in the cases' stored words and in a
+    registry's words made as it is read (after the quick check on the longest term)."""
     terms = query_terms(query)
+    expected = words_match(text, " ".join(terms))
     with connection.cursor() as cursor:
         cursor.execute("SELECT f_search_words(%s) @@ to_tsquery('simple', %s)", [text, tsquery(terms)])
-        assert words_match(text, " ".join(terms)) is cursor.fetchone()[0]
+        assert cursor.fetchone()[0] is expected
+    place = shop(1, name=text)
+    assert Establishment.objects.filter(search_q(query, words_in=("name",))).exists() is expected
+    assert Establishment.objects.filter(search_q(query, words_in=("name", "address"))).exists() is (
+        expected or words_match(f"{place.name} {place.address}", " ".join(terms)))
 
 
 def test_a_cases_stored_words_are_its_subject_and_summary(desk):

@@ -21,11 +21,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int = 2, *, production: bool = False):
+def gunicorn(workers: int = 2, *, production: bool = False, database: str | None = None):
     """The server's base URL while it runs: `workers` sync workers, or with `production` the production
-    configuration (its workers, threads and timeouts, from the environment as in production)."""
+    configuration (its workers, threads and timeouts, from the environment as in production); against the
+    benchmark database, or the one named `database` on the same PostgreSQL."""
+    from bench._setup import database_url
+
     port = _free_port()
     env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    if database:
+        env["DATABASE_URL"] = database_url(database)
     shape = ["-c", str(PRODUCTION_CONFIG)] if production else ["-w", str(workers)]
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", *shape, "-b", f"127.0.0.1:{port}", "--log-level", "warning",
@@ -46,11 +51,12 @@ def gunicorn(workers: int = 2, *, production: bool = False):
         process.wait(timeout=20)
 
 
-def token_for(username: str) -> str:
+def token_for(username: str, using: str = "default") -> str:
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
-    return Token.objects.get_or_create(user=User.objects.get(username=username))[0].key
+    user = User.objects.using(using).get(username=username)
+    return Token.objects.using(using).get_or_create(user=user)[0].key
 
 
 def timed_get(url: str, token: str) -> tuple[float, bytes]:

@@ -6,6 +6,16 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sttt_b
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The multi-agency database (10 agencies × 100,000 cases), next to sttt_bench (one agency's history, 1,000,000).
+AGENCIES_DATABASE = os.environ.get("BENCH_AGENCIES_DATABASE", "sttt_bench_agencies")
+
+
+def database_url(name: str) -> str:
+    """DATABASE_URL with its database name replaced by `name` (same server, user and options)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + name))
 
 
 def django_setup() -> None:

@@ -71,7 +71,12 @@ def campaign_in_field():
     lead, inspector = user("bench_lead", "inspection_lead"), user("bench_inspector", "inspector")
     campaign = Campaign.objects.filter(case__subject_name="Kiểm tra hoạt động in (benchmark)").first()
     if campaign is None:
-        shops = [Establishment.objects.create(kind=Establishment.Kind.PRINT_SHOP, name=f"Cơ sở in {n}",
+        from cases.competence import agencies_competent
+        from cases.models import CaseType
+
+        # The shops are entries of the registry of the agency that inspects printing today (the campaign's).
+        agency = agencies_competent(case_type=CaseType.objects.get(code="printing"), day=timezone.localdate()).first()
+        shops = [Establishment.objects.create(agency=agency, kind=Establishment.Kind.PRINT_SHOP, name=f"Cơ sở in {n}",
                                               address=f"Số {n} Lý Bôn, TP Thái Bình")
                  for n in range(1, 21)]
         campaign, _ = services.campaign_plan(

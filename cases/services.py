@@ -11,6 +11,8 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agencies.models import Membership
+from agencies.selectors import agency_ids_member
 from worker.outbox import outbox_enqueue
 
 from . import hooks
@@ -49,6 +51,16 @@ def _event(case: Case, *, actor, kind: str, action: str = "", from_state: str = 
         case=case, actor=actor, kind=kind, action=action, from_state=from_state, to_state=to_state,
         before=before or {}, after=after or {}, note=note, at=at or timezone.now(),
     )
+
+
+def agency_member_required(case: Case, actor) -> None:
+    """Acting on a case is for the staff of the agency holding it: a predecessor's archive is read, not changed (a
+    case still open at a reorganisation is transferred to the successor, and is then the successor's)."""
+    if actor is None or case.agency_id in agency_ids_member(actor):
+        return
+    if actor.is_superuser and not agency_ids_member(actor):
+        return  # a superuser working for no agency acts for any, as in agency_competent
+    raise NotAllowed(_("This case belongs to another agency's records: you may read it, not change it."))
 
 
 def case_lock(case_id: int) -> Case:
@@ -167,6 +179,7 @@ def case_transition(
                                    extra={"errors": {"action": [_("Unknown action.")]}})
         if actor is not None and not (transition.roles & r.user_roles(actor)):
             raise NotAllowed(_("Your role cannot take the action “%(action)s”.") % {"action": transition.label})
+        agency_member_required(case, actor)
         if version is not None and version != case.version:
             raise StaleVersion(extra={"current_version": case.version})
         if case.state not in transition.sources:
@@ -293,6 +306,7 @@ def case_assign(*, case_id: int, actor, assignee, version: int | None = None) ->
         case = case_lock(case_id)
         if actor is not None and not (r.ASSIGN_ROLES[case.case_type.domain] & r.user_roles(actor)):
             raise NotAllowed(_("Your role cannot assign cases of this kind."))
+        agency_member_required(case, actor)
         if version is not None and version != case.version:
             raise StaleVersion(extra={"current_version": case.version})
         if case.state in TERMINAL:
@@ -300,6 +314,9 @@ def case_assign(*, case_id: int, actor, assignee, version: int | None = None) ->
         if assignee is not None and not (set(ASSIGNABLE_ROLES[case.case_type.domain]) & r.user_roles(assignee)):
             raise ValidationFailed(_("This person has no role that works on cases of this kind."),
                                    extra={"errors": {"assignee": [_("Not eligible for this kind of case.")]}})
+        if assignee is not None and case.agency_id not in agency_ids_member(assignee):
+            raise ValidationFailed(_("This person does not work for the agency holding the case."),
+                                   extra={"errors": {"assignee": [_("Not on the staff of the case's agency.")]}})
         _assign(case, actor=actor, assignee=assignee)
     return case
 
@@ -319,6 +336,7 @@ def case_note_add(*, case_id: int, actor, text: str, uuid: uuid_lib.UUID | None 
         case = case_lock(case_id)
         if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
             raise NotAllowed(_("Your role cannot add notes to this case."))
+        agency_member_required(case, actor)
         text = (text or "").strip()
         if not text:
             raise ValidationFailed(_("The note is empty."), extra={"errors": {"text": [_("This field is required.")]}})
@@ -360,7 +378,7 @@ def cases_intake(*, case_ids) -> list[Case]:
         loads = OfficerLoads(case_type_ids={case.case_type_id for case in to_assign}) if to_assign else None
         assigned = set()
         for case in to_assign:
-            officer_id = loads.take(case.case_type_id)
+            officer_id = loads.take(case.case_type_id, case.agency_id)
             if officer_id is not None:
                 assigned.add(case)
                 case.assignee_id = officer_id
@@ -383,11 +401,16 @@ def cases_intake(*, case_ids) -> list[Case]:
 
 class OfficerLoads:
     """Open cases per licensing officer and procedure, read once for a batch of intakes and counted on as
-    cases are given out: the next case goes to the least loaded officer (ties: the earliest account)."""
+    cases are given out: the next case goes to the least loaded officer of the case's agency (ties: the earliest
+    account)."""
 
     def __init__(self, *, case_type_ids: set[int]):
         self.officers = list(User.objects.filter(is_active=True, groups__name=r.LICENSING_OFFICER)
                              .order_by("pk").values_list("pk", flat=True))
+        self.staff = defaultdict(list)  # agency id -> its officers, in account order
+        for agency_id, officer in Membership.objects.filter(user_id__in=self.officers).order_by(
+                "user_id").values_list("agency_id", "user_id"):
+            self.staff[agency_id].append(officer)
         # Counts only open cases, named by state so that the (assignee, state, type) index answers it: the years
         # of closed cases behind each officer are never read.
         open_states = [state for state in State.values if state not in TERMINAL]
@@ -398,10 +421,11 @@ class OfficerLoads:
         for type_id, officer, n in counts:
             self.load[(type_id, officer)] = n
 
-    def take(self, case_type_id: int) -> int | None:
-        if not self.officers:
+    def take(self, case_type_id: int, agency_id: int) -> int | None:
+        officers = self.staff.get(agency_id)
+        if not officers:
             return None
-        officer = min(self.officers, key=lambda pk: (self.load[(case_type_id, pk)], pk))
+        officer = min(officers, key=lambda pk: (self.load[(case_type_id, pk)], pk))
         self.load[(case_type_id, officer)] += 1
         return officer
 
@@ -430,6 +454,7 @@ def attachment_add(*, case_id: int, actor, upload, description: str = "", kind: 
         raise NotFound(_("Case not found."))
     if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain):
         raise NotAllowed(_("Your role cannot add files to this case."))
+    agency_member_required(case, actor)
     stored = upload_inspect(upload)  # checked (and images re-encoded) before anything is written
     content_type, extension = stored.content_type, stored.extension
     digest = hashlib.sha256()

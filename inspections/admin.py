@@ -6,8 +6,8 @@ from .models import Campaign, ChecklistItem, ChecklistTemplate, Establishment, F
 
 @admin.register(Establishment)
 class EstablishmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "operator", "site_code", "address", "active")
-    list_filter = ("kind", "operator", "active")
+    list_display = ("name", "kind", "operator", "site_code", "address", "active", "agency")
+    list_filter = ("agency", "kind", "operator", "active")
     search_fields = ("name", "address", "site_code", "operator")
     autocomplete_fields = ("print_facility", "organisation")
 

@@ -1,10 +1,13 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from agencies.selectors import agency_ids_visible
 from cases.api.fields import YEAR_MAX, YEAR_MIN
 from cases.filters import DayOrMomentFilter
 from cases.search import search_q
 from cases.workflow import INSPECTION
+from licensing.filters import visible_to_requester
+from licensing.models import Organisation, PrintFacility
 
 from .models import (
     Campaign,
@@ -21,6 +24,23 @@ from .models import (
 )
 
 INSPECTION_STATES = sorted({t.target for t in INSPECTION if t.target} | {"planned"})
+
+
+def of_requesters_agencies(model, agency_path: str):
+    """The choices of a filter naming a campaign's row: those of the requester's agencies and their predecessors
+    (the list itself then shows what the role may see). Another agency's row is refused as an unknown one is."""
+
+    def queryset(request):
+        user = getattr(request, "user", None)
+        if user is None:
+            return model.objects.none()
+        return model.objects.filter(**{f"{agency_path}__in": agency_ids_visible(user)})
+
+    return queryset
+
+
+def _rows(model, agency_path: str, **extra):
+    return django_filters.ModelChoiceFilter(queryset=of_requesters_agencies(model, agency_path), **extra)
 
 
 class CampaignFilter(django_filters.FilterSet):
@@ -47,6 +67,8 @@ class CampaignFilter(django_filters.FilterSet):
 
 class EstablishmentFilter(django_filters.FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=Establishment.Kind.choices)
+    print_facility = django_filters.ModelChoiceFilter(queryset=visible_to_requester(PrintFacility))
+    organisation = django_filters.ModelChoiceFilter(queryset=visible_to_requester(Organisation))
     q = django_filters.CharFilter(method="filter_text", label=_("Text search"))
 
     class Meta:
@@ -71,6 +93,7 @@ class ChecklistTemplateFilter(django_filters.FilterSet):
 
 
 class TargetFilter(django_filters.FilterSet):
+    campaign = _rows(Campaign, "case__agency_id")
     outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
     inspector = django_filters.NumberFilter(field_name="inspectors", label=_("Assigned inspector"))
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("Assigned to me"))
@@ -90,6 +113,7 @@ class TargetFilter(django_filters.FilterSet):
 
 class FindingFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="target__campaign_id")
+    target = _rows(Target, "campaign__case__agency_id")
     received_after = DayOrMomentFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:
@@ -99,6 +123,7 @@ class FindingFilter(django_filters.FilterSet):
 
 class PhotoFilter(django_filters.FilterSet):
     target = django_filters.NumberFilter(field_name="finding__target_id")
+    finding = _rows(Finding, "target__campaign__case__agency_id")
 
     class Meta:
         model = Photo
@@ -107,6 +132,7 @@ class PhotoFilter(django_filters.FilterSet):
 
 class ViolationFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="target__campaign_id")
+    target = _rows(Target, "campaign__case__agency_id")
     year = django_filters.NumberFilter()
 
     class Meta:
@@ -118,6 +144,7 @@ class SanctionFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="violation__target__campaign_id")
     decided = django_filters.BooleanFilter(field_name="decided_at", lookup_expr="isnull", exclude=True)
     due_before = DayOrMomentFilter(field_name="due_at", lookup_expr="lt")
+    violation = _rows(ViolationRecord, "target__campaign__case__agency_id")
 
     class Meta:
         model = SanctionDecision
@@ -128,6 +155,7 @@ class FollowUpFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="violation__target__campaign_id")
     done = django_filters.BooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True)
     due_before = django_filters.DateFilter(field_name="correction_due_on", lookup_expr="lt")
+    violation = _rows(ViolationRecord, "target__campaign__case__agency_id")
 
     class Meta:
         model = FollowUp
@@ -135,6 +163,9 @@ class FollowUpFilter(django_filters.FilterSet):
 
 
 class DocumentFilter(django_filters.FilterSet):
+    campaign = _rows(Campaign, "case__agency_id")
+    target = _rows(Target, "campaign__case__agency_id")
+
     class Meta:
         model = Document
         fields = ["campaign", "target", "kind"]

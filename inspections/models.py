@@ -36,7 +36,8 @@ def _position_constraints(model: str) -> list[models.CheckConstraint]:
 
 class Establishment(models.Model):
     """A place that can be inspected: operator branches and points of sale, BTS sites, print and photocopy
-    shops, Internet agents, publication distributors, equipment retailers."""
+    shops, Internet agents, publication distributors, equipment retailers. Each agency keeps its own registry; a
+    successor reads its predecessors' entries and may inspect them."""
 
     class Kind(models.TextChoices):
         OPERATOR_BRANCH = "operator_branch", _("Telecom operator branch")
@@ -48,6 +49,8 @@ class Establishment(models.Model):
         PUBLICATION_DISTRIBUTOR = "publication_distributor", _("Publication distributor")
         EQUIPMENT_RETAILER = "equipment_retailer", _("Equipment retailer")
 
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="establishments",
+                               verbose_name=_("agency"))
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=300)
     address = models.CharField(_("address"), max_length=500)
@@ -76,8 +79,8 @@ class Establishment(models.Model):
         indexes = [models.Index(fields=["kind", "name"], name="establishment_kind_name_idx")]
         constraints = [
             *_position_constraints("establishment"),
-            models.UniqueConstraint(fields=["operator", "site_code"], condition=~Q(site_code=""),
-                                    name="establishment_site_code_once"),
+            models.UniqueConstraint(fields=["agency", "operator", "site_code"], condition=~Q(site_code=""),
+                                    name="establishment_site_code_once_per_agency"),
         ]
 
     def __str__(self) -> str:
@@ -164,6 +167,9 @@ class Campaign(models.Model):
     decision_year = models.PositiveSmallIntegerField(_("decision year"), null=True, blank=True, editable=False)
     decision_number = models.PositiveIntegerField(_("decision number"), null=True, blank=True, editable=False)
     decision_number_text = models.CharField(_("decision"), max_length=40, blank=True, editable=False)
+    # The agency that numbered the decision (numbers run per agency), set with the number.
+    decision_issuer = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, null=True, blank=True,
+                                        editable=False, related_name="+", verbose_name=_("decision issued by"))
     announced_at = models.DateTimeField(_("announced at"), null=True, blank=True, editable=False)
     conclusion = models.TextField(_("conclusion"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -175,8 +181,9 @@ class Campaign(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")),
                                    name="campaign_period_ordered"),
-            models.UniqueConstraint(fields=["decision_year", "decision_number"],
-                                    condition=Q(decision_number__isnull=False), name="campaign_decision_once"),
+            models.UniqueConstraint(fields=["decision_issuer", "decision_year", "decision_number_text"],
+                                    condition=Q(decision_number__isnull=False),
+                                    name="campaign_decision_once_per_issuer"),
         ]
 
     def __str__(self) -> str:
@@ -316,6 +323,10 @@ class ViolationRecord(models.Model):
     """Biên bản vi phạm hành chính ("01/BB-VPHC"), numbered gap-free per calendar year of the record."""
 
     target = models.OneToOneField(Target, on_delete=models.PROTECT, related_name="violation")
+    # The agency whose inspectors drew it up and numbered it (numbers run per agency); empty only for rows written
+    # outside the services.
+    issuer = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, null=True, blank=True, editable=False,
+                               related_name="+", verbose_name=_("issued by"))
     year = models.PositiveSmallIntegerField(_("year"), editable=False)
     number = models.PositiveIntegerField(_("number"), editable=False)
     number_text = models.CharField(_("record number"), max_length=40, editable=False)
@@ -327,7 +338,8 @@ class ViolationRecord(models.Model):
         ordering = ["-recorded_at", "-id"]
         verbose_name = _("violation record")
         verbose_name_plural = _("violation records")
-        constraints = [models.UniqueConstraint(fields=["year", "number"], name="violation_record_number_once")]
+        constraints = [models.UniqueConstraint(fields=["issuer", "year", "number"],
+                                               name="violation_record_number_once_per_issuer")]
 
     def __str__(self) -> str:
         return self.number_text
@@ -341,6 +353,9 @@ class SanctionDecision(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+")
+    # The agency that decided and numbered it (numbers run per agency), set with the number.
+    issuer = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, null=True, blank=True, editable=False,
+                               related_name="+", verbose_name=_("issued by"))
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True, editable=False)
     number = models.PositiveIntegerField(_("number"), null=True, blank=True, editable=False)
     number_text = models.CharField(_("decision number"), max_length=40, blank=True, editable=False)
@@ -352,8 +367,8 @@ class SanctionDecision(models.Model):
         verbose_name = _("sanction decision")
         verbose_name_plural = _("sanction decisions")
         constraints = [
-            models.UniqueConstraint(fields=["year", "number"], condition=Q(number__isnull=False),
-                                    name="sanction_number_once"),
+            models.UniqueConstraint(fields=["issuer", "year", "number"], condition=Q(number__isnull=False),
+                                    name="sanction_number_once_per_issuer"),
             # Undecided: no number, no fine. Decided: a number and a positive fine.
             models.CheckConstraint(
                 condition=(Q(decided_at__isnull=True, number__isnull=True, fine_vnd__isnull=True)

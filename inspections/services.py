@@ -20,12 +20,16 @@ from django.db.models import ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agencies.models import Agency
+from agencies.selectors import agency_ids_member, agency_ids_visible, predecessors_closure
 from cases import hooks
 from cases import roles as r
+from cases.competence import agency_competent
 from cases.deadlines import due_at_compute
 from cases.errors import Conflict, DomainError, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from cases.models import Case, CaseEvent, CaseType, LimitUnit
 from cases.services import (
+    agency_member_required,
     case_assign,
     case_create,
     case_lock,
@@ -34,6 +38,7 @@ from cases.services import (
     sequence_next,
 )
 from cases.workflow import TERMINAL, State
+from licensing.services import agency_for_registry
 from worker.outbox import outbox_enqueue
 
 from . import documents as docs
@@ -143,7 +148,7 @@ ESTABLISHMENT_FIELDS = ("kind", "name", "address", "operator", "site_code", "lat
                         "representative", "phone", "print_facility", "organisation", "active")
 
 
-def _establishment_check(values: dict) -> None:
+def _establishment_check(values: dict, *, agency: Agency) -> None:
     errors = {}
     if values.get("kind") not in Establishment.Kind.values:
         errors["kind"] = [_("Unknown kind of establishment.")]
@@ -156,8 +161,14 @@ def _establishment_check(values: dict) -> None:
         errors["latitude"] = [_("Latitude is between -90 and 90.")]
     if longitude is not None and not -180 <= longitude <= 180:
         errors["longitude"] = [_("Longitude is between -180 and 180.")]
+    # Links to the licensing registries: entries of the establishment's agency or of its predecessors.
+    registries = predecessors_closure({agency.pk})
+    for link in ("print_facility", "organisation"):
+        if values.get(link) is not None and values[link].agency_id not in registries:
+            errors[link] = [_("Not an entry of this agency's registry.")]
     if values.get("site_code"):
-        twin = Establishment.objects.filter(operator=values.get("operator") or "", site_code=values["site_code"])
+        twin = Establishment.objects.filter(agency=agency, operator=values.get("operator") or "",
+                                            site_code=values["site_code"])
         if values.get("pk"):
             twin = twin.exclude(pk=values["pk"])
         if twin.exists():
@@ -171,27 +182,49 @@ def _registry_writer(actor) -> None:
         raise NotAllowed(_("Only inspection leads keep the establishment registry."))
 
 
-def establishment_create(*, actor, **fields) -> Establishment:
+def _acts_for(actor, agency_id: int) -> bool:
+    member = agency_ids_member(actor)
+    return agency_id in member or bool(actor.is_superuser and not member)
+
+
+def _registry_entry_writer(actor, establishment: Establishment) -> None:
+    """A registry entry is changed by its own agency's staff: a predecessor's entries are read (and inspected),
+    not changed; another agency's are not found."""
+    if establishment.agency_id not in agency_ids_visible(actor):
+        raise NotFound(_("Establishment not found."))
+    if not _acts_for(actor, establishment.agency_id):
+        raise NotAllowed(_("This establishment belongs to another agency's registry: you may read it, not change "
+                           "it."))
+
+
+def establishment_create(*, actor, agency: Agency | None = None, **fields) -> Establishment:
+    """An entry of the actor's agency's registry (`agency` names it for someone working for several: by default the
+    one of theirs that inspects this kind of establishment today)."""
     _registry_writer(actor)
     values = {k: v for k, v in fields.items() if k in ESTABLISHMENT_FIELDS}
+    inspecting = [code for code, kinds in TYPE_KINDS.items() if values.get("kind") in kinds]
+    keeper = agency_for_registry(actor=actor, case_types=CaseType.objects.filter(code__in=inspecting), agency=agency)
     for coordinate in ("latitude", "longitude"):
         values[coordinate] = _decimal(values.get(coordinate), 6, coordinate)
-    _establishment_check(values)
+    _establishment_check(values, agency=keeper)
     with transaction.atomic():
-        return Establishment.objects.create(**values)
+        return Establishment.objects.create(agency=keeper, **values)
 
 
-def establishment_update(*, actor, establishment_id: int, **fields) -> Establishment:
+def establishment_update(*, actor, establishment_id: int, agency: Agency | None = None, **fields) -> Establishment:
     _registry_writer(actor)
     with transaction.atomic():
         establishment = Establishment.objects.select_for_update().filter(pk=establishment_id).first()
         if establishment is None:
             raise NotFound(_("Establishment not found."))
+        _registry_entry_writer(actor, establishment)
+        if agency is not None and agency.pk != establishment.agency_id:
+            _invalid("agency", _("An entry stays in the registry of its agency."))
         values = {name: getattr(establishment, name) for name in ESTABLISHMENT_FIELDS}
         values.update({k: v for k, v in fields.items() if k in ESTABLISHMENT_FIELDS})
         for coordinate in ("latitude", "longitude"):
             values[coordinate] = _decimal(values.get(coordinate), 6, coordinate)
-        _establishment_check({**values, "pk": establishment.pk})
+        _establishment_check({**values, "pk": establishment.pk}, agency=establishment.agency)
         for name, value in values.items():
             setattr(establishment, name, value)
         establishment.save()
@@ -200,6 +233,10 @@ def establishment_update(*, actor, establishment_id: int, **fields) -> Establish
 
 def establishment_delete(*, actor, establishment_id: int) -> None:
     _registry_writer(actor)
+    establishment = Establishment.objects.filter(pk=establishment_id).first()
+    if establishment is None:
+        raise NotFound(_("Establishment not found."))
+    _registry_entry_writer(actor, establishment)
     try:
         with transaction.atomic():
             deleted, _rows = Establishment.objects.filter(pk=establishment_id).delete()
@@ -224,26 +261,38 @@ class TargetPlan:
     planned_on: date | None = None
 
 
-def _team_check(*, lead, members) -> None:
+def _team_check(*, lead, members, agency: Agency) -> None:
+    """Inspectors or leads, all on the staff of the campaign's agency."""
     errors = {}
     if lead is None:
         errors["lead"] = [_("A campaign needs a lead.")]
     elif not r.user_roles(lead) & TEAM_ROLES:
         errors["lead"] = [_("The lead must be an inspector or an inspection lead.")]
+    elif agency.pk not in agency_ids_member(lead):
+        errors["lead"] = [_("The lead must work for the campaign's agency.")]
     strangers = [m.get_username() for m in members if not r.user_roles(m) & TEAM_ROLES]
     if strangers:
         errors["members"] = [_("Not inspectors: %(names)s.") % {"names": ", ".join(strangers)}]
+    outsiders = [m.get_username() for m in members if m.get_username() not in strangers
+                 and agency.pk not in agency_ids_member(m)]
+    if outsiders:
+        errors.setdefault("members", []).append(
+            _("Not on the staff of the campaign's agency: %(names)s.") % {"names": ", ".join(outsiders)})
     if errors:
         raise ValidationFailed(_("The team is not valid."), extra={"errors": errors})
 
 
-def _targets_check(case_type: CaseType, plans, *, team: set[int], existing: set[int] = frozenset()) -> None:
+def _targets_check(case_type: CaseType, plans, *, team: set[int], agency: Agency,
+                   existing: set[int] = frozenset()) -> None:
     kinds = TYPE_KINDS.get(case_type.code, frozenset())
+    registries = predecessors_closure({agency.pk})  # the agency's registry and the ones it took over
     errors = []
     seen = set(existing)
     for plan in plans:
         establishment = plan.establishment
-        if establishment.kind not in kinds:
+        if establishment.agency_id not in registries:
+            errors.append(_("%(name)s is not in the registry of the campaign's agency.") % {"name": establishment.name})
+        elif establishment.kind not in kinds:
             errors.append(_("%(name)s is not a kind of establishment that “%(type)s” inspects.")
                           % {"name": establishment.name, "type": case_type.name_vi})
         if establishment.pk in seen:
@@ -259,9 +308,12 @@ def _targets_check(case_type: CaseType, plans, *, team: set[int], existing: set[
 def campaign_plan(
     *, actor, case_type: CaseType | str, title: str, legal_basis: str, period_start: date, period_end: date,
     lead=None, members=(), scope: str = "", targets=(), uuid: uuid_lib.UUID | None = None,
+    agency: Agency | None = None,
 ) -> tuple[Campaign, bool]:
     """Plan a campaign: the inspection case, its team (lead = assignee, members), the checklist version in force
-    on the first day, and its targets. The same `uuid` again returns the stored campaign."""
+    on the first day, and its targets. The same `uuid` again returns the stored campaign. The campaign belongs to
+    the agency competent for its type today among the actor's (`agency` names one when they work for several);
+    its team works for that agency and its targets are in that agency's registry (or its predecessors')."""
     if isinstance(case_type, str):
         case_type = CaseType.objects.filter(code=case_type).first()
     if case_type is None or case_type.domain != "inspection":
@@ -283,17 +335,18 @@ def campaign_plan(
         errors["period_end"] = [_("The end cannot be before the start.")]
     if errors:
         raise ValidationFailed(_("The campaign is not valid."), extra={"errors": errors})
+    keeper = agency_competent(case_type=case_type, day=timezone.localdate(), actor=actor, agency=agency)
     lead = lead or actor
     members = [m for m in dict.fromkeys(members) if m.pk != lead.pk]
-    _team_check(lead=lead, members=members)
+    _team_check(lead=lead, members=members, agency=keeper)
     checklist = checklist_in_force(case_type=case_type, day=period_start)
     if checklist is None:
         _invalid("type", _("No checklist of this inspection type is in force on the first day."))
     plans = [p if isinstance(p, TargetPlan) else TargetPlan(**p) for p in targets]
-    _targets_check(case_type, plans, team={lead.pk} | {m.pk for m in members})
+    _targets_check(case_type, plans, team={lead.pk} | {m.pk for m in members}, agency=keeper)
     with transaction.atomic():
         case, created = case_create(actor=actor, case_type=case_type, subject_name=title, summary=scope[:500],
-                                    uuid=uuid)
+                                    uuid=uuid, agency=keeper)
         if not created:  # a retried request raced this one and stored the campaign first
             return Campaign.objects.get(case=case), False
         campaign = Campaign.objects.create(case=case, legal_basis=legal_basis, scope=scope, period_start=period_start,
@@ -338,12 +391,13 @@ def campaign_team_set(*, actor, campaign_id: int, lead, members, version: int | 
         campaign, case = _campaign_locked(campaign_id)
         if not r.ASSIGN_ROLES["inspection"] & r.user_roles(actor):
             raise NotAllowed(_("Your role cannot change a campaign's team."))
+        agency_member_required(case, actor)
         if version is not None and version != case.version:
             raise StaleVersion(extra={"current_version": case.version})
         if case.state in TERMINAL or case.state == State.CONCLUDED:
             raise CampaignClosedForChanges(extra={"state": case.state})
         members = [m for m in dict.fromkeys(members) if m.pk != lead.pk]
-        _team_check(lead=lead, members=members)
+        _team_check(lead=lead, members=members, agency=case.agency)
         _team_apply(case, actor=actor, lead=lead, members=members)
     return campaign
 
@@ -387,10 +441,11 @@ def target_add(*, actor, campaign_id: int, establishment: Establishment, inspect
     with transaction.atomic():
         campaign, case = _campaign_locked(campaign_id)
         _require_lead(case, actor)
+        agency_member_required(case, actor)
         _require_state(case, PLANNING_STATES)
         plan = TargetPlan(establishment=establishment, inspectors=tuple(inspectors), planned_on=planned_on)
         existing = set(campaign.targets.values_list("establishment_id", flat=True))
-        _targets_check(case.case_type, [plan], team=team_ids(case), existing=existing)
+        _targets_check(case.case_type, [plan], team=team_ids(case), agency=case.agency, existing=existing)
         return _target_create(campaign, case, actor=actor, plan=plan)
 
 
@@ -407,6 +462,7 @@ def target_assign(*, actor, target_id: int, inspectors, planned_on: date | None 
     with transaction.atomic():
         target, case = _target_locked(target_id)
         _require_lead(case, actor)
+        agency_member_required(case, actor)
         if case.state in TERMINAL or case.state == State.CONCLUDED:
             raise CampaignClosedForChanges(extra={"state": case.state})
         team = team_ids(case)
@@ -429,6 +485,7 @@ def target_remove(*, actor, target_id: int) -> None:
     with transaction.atomic():
         target, case = _target_locked(target_id)
         _require_lead(case, actor)
+        agency_member_required(case, actor)
         _require_state(case, PLANNING_STATES)
         if target.findings.exists():
             raise InUse(_("Findings were recorded at this target; it stays in the campaign."))
@@ -545,14 +602,15 @@ def finding_submit(
     stored = _by_pk(Finding, uuid)
     if stored is not None:
         return _finding_same(stored, content, fingerprint, actor), False
-    target = _by_pk(Target.objects.select_related("campaign"), target_id)
-    if target is None:
-        _invalid("target", _("Unknown target."))
+    target = _by_pk(Target.objects.select_related("campaign__case"), target_id)
+    if target is None or target.campaign.case.agency_id not in agency_ids_visible(actor):
+        _invalid("target", _("Unknown target."))  # another agency's target is unknown here
     with transaction.atomic():
         # Findings of one campaign go in side by side (a share lock); closing the findings waits for them.
         case = case_lock_shared(target.campaign.case_id)
         if not on_team(case, actor):
             raise NotOnTeam()
+        agency_member_required(case, actor)
         _require_state(case, {State.IN_FIELD}, error=CampaignNotInField)
         item = _by_pk(ChecklistItem, item_id)
         if item is None or item.template_id != target.campaign.checklist_id:
@@ -647,7 +705,7 @@ def _findings_fresh(*, actor, items: list[dict]) -> dict[int, Finding]:
         if ids[index] in known or ids[index] in repeated or target is None or checklist_item is None:
             continue
         case = cases[target.campaign.case_id]
-        if case.state != State.IN_FIELD or actor.pk not in teams[case.pk] \
+        if case.state != State.IN_FIELD or actor.pk not in teams[case.pk] or not _acts_for(actor, case.agency_id) \
                 or checklist_item.template_id != target.campaign.checklist_id:
             continue
         try:
@@ -685,6 +743,7 @@ def _photo_writer_check(case: Case, actor) -> None:
     """Only the campaign's team adds photos, while the campaign is in the field or its findings are closed."""
     if not on_team(case, actor):
         raise NotOnTeam()
+    agency_member_required(case, actor)
     _require_state(case, PHOTO_STATES)
 
 
@@ -702,8 +761,8 @@ def photo_add(*, actor, uuid: uuid_lib.UUID, finding_id: uuid_lib.UUID, upload) 
     if stored is not None:
         return _photo_same(stored, finding_id=finding_id, sha256=photo_digest(upload), actor=actor), False
     finding = _by_pk(Finding.objects.select_related("target__campaign__case"), finding_id)
-    if finding is None:
-        raise FindingNotReceived(extra={"finding": str(finding_id)})
+    if finding is None or finding.target.campaign.case.agency_id not in agency_ids_visible(actor):
+        raise FindingNotReceived(extra={"finding": str(finding_id)})  # another agency's finding is unknown here
     _photo_writer_check(finding.target.campaign.case, actor)
     checked = photo_prepare(upload)  # the CPU work happens before any lock is taken
     with transaction.atomic():
@@ -763,6 +822,7 @@ def target_outcome_set(
         target, case = _target_locked(target_id)
         if not (on_team(case, actor) or _is_lead(case, actor)):
             raise NotOnTeam()
+        agency_member_required(case, actor)
         if target.outcome != Outcome.PENDING:
             same = target.outcome == outcome and target.outcome_note == note and (
                 outcome != Outcome.VIOLATION or target.violation.description == violation_description)
@@ -810,8 +870,9 @@ def _outcome_check(target: Target, outcome: str, *, note: str, description: str)
 def _violation_record_open(case: Case, target: Target, *, actor, description: str,
                            recorded_at: datetime) -> ViolationRecord:
     year, number, number_text = _number_take(VIOLATION_SERIES, recorded_at, agency=case.agency)
-    violation = ViolationRecord.objects.create(target=target, year=year, number=number, number_text=number_text,
-                                               description=description, recorded_at=recorded_at, recorded_by=actor)
+    violation = ViolationRecord.objects.create(target=target, issuer=case.agency, year=year, number=number,
+                                               number_text=number_text, description=description,
+                                               recorded_at=recorded_at, recorded_by=actor)
     due_at = sanction_due_at(recorded_at)
     SanctionDecision.objects.create(violation=violation, due_at=due_at)
     _event(case, actor=actor, kind=CaseEvent.Kind.DOCUMENT, action="violation_record",
@@ -843,6 +904,7 @@ def sanction_decide(*, actor, sanction_id: int, fine_vnd: int, remedial_measures
         if sanction is None:
             raise NotFound(_("Sanction decision not found."))
         case = case_lock(sanction.violation.target.campaign.case_id)
+        agency_member_required(case, actor)
         sanction = SanctionDecision.objects.select_related("violation").get(pk=sanction_id)
         if sanction.decided_at is not None:
             if (sanction.fine_vnd, sanction.remedial_measures) != (fine_vnd, remedial_measures):
@@ -854,7 +916,7 @@ def sanction_decide(*, actor, sanction_id: int, fine_vnd: int, remedial_measures
         if decided_at < sanction.violation.recorded_at:
             _invalid("decided_at", _("The decision cannot come before the violation record."))
         year, number, number_text = _number_take(SANCTION_SERIES, decided_at, agency=case.agency)
-        sanction.decided_at, sanction.decided_by = decided_at, actor
+        sanction.decided_at, sanction.decided_by, sanction.issuer = decided_at, actor, case.agency
         sanction.year, sanction.number, sanction.number_text = year, number, number_text
         sanction.fine_vnd, sanction.remedial_measures = fine_vnd, remedial_measures
         sanction.save()
@@ -879,6 +941,7 @@ def follow_up_record(*, actor, violation_id: int, correction_due_on: date, note:
         violation, case = _violation_locked(violation_id)
         if not (on_team(case, actor) or _is_lead(case, actor)):
             raise NotOnTeam()
+        agency_member_required(case, actor)
         _require_state(case, SANCTION_STATES)
         if violation.sanction.decided_at is None:
             raise SanctionPending()
@@ -901,6 +964,7 @@ def follow_up_done(*, actor, follow_up_id: int, done_note: str = "", done_at: da
         violation, case = _violation_locked(follow_up.violation_id)
         if not (on_team(case, actor) or _is_lead(case, actor)):
             raise NotOnTeam()
+        agency_member_required(case, actor)
         follow_up = FollowUp.objects.select_for_update().get(pk=follow_up_id)
         if follow_up.done_at is not None:
             return follow_up
@@ -1007,10 +1071,11 @@ def _decision_number(case: Case, transition, *, actor, note, event) -> None:
     if campaign is None or campaign.decision_number is not None:
         return
     year, number, _text = _number_take(DECISION_SERIES, event.at, agency=case.agency)
-    campaign.decision_year, campaign.decision_number = year, number
+    campaign.decision_year, campaign.decision_number, campaign.decision_issuer = year, number, case.agency
     campaign.decision_number_text = f"{number:02d}/{DECISION_SERIES}-{case.agency.symbol}"
     campaign.announced_at = event.at
-    campaign.save(update_fields=["decision_year", "decision_number", "decision_number_text", "announced_at"])
+    campaign.save(update_fields=["decision_year", "decision_number", "decision_issuer", "decision_number_text",
+                                 "announced_at"])
     case.result_number = campaign.decision_number_text
     case.save(update_fields=["result_number", "updated_at"])
     _event(case, actor=actor, kind=CaseEvent.Kind.DOCUMENT, action="decision_number",

@@ -26,6 +26,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from agencies.selectors import agency_ids_member
 from cases import roles as r
 from cases.workflow import State
 
@@ -127,11 +128,13 @@ def _page_config(request, **extra) -> dict:
 @require_GET
 @_field_roles_required
 def visits(request):
-    """The targets assigned to me in the campaigns that are in the field, by campaign."""
+    """The targets assigned to me in the campaigns of my agencies that are in the field, by campaign (a
+    predecessor's campaign not transferred is its archive: read through the API, not recorded in)."""
     user = request.user
     targets = (
         selectors.targets_visible(user=user)
-        .filter(inspectors=user, campaign__case__state=State.IN_FIELD)
+        .filter(inspectors=user, campaign__case__state=State.IN_FIELD,
+                campaign__case__agency_id__in=agency_ids_member(user))
         .select_related("campaign__checklist", "campaign__case__assignee")
         .annotate(items_done=Count("findings__item", distinct=True))
         .order_by("campaign__period_start", "campaign_id", F("planned_on").asc(nulls_last=True), "establishment__name",
@@ -195,7 +198,8 @@ def target_detail(request, pk: int):
                 "inspector": finding.inspector.get_full_name() or finding.inspector.get_username(),
                 "photos": photos,
             }
-    editable = case.state == State.IN_FIELD
+    # Recording is for the staff of the agency holding the campaign: a predecessor's campaign is only read here.
+    editable = case.state == State.IN_FIELD and case.agency_id in agency_ids_member(request.user)
     context = {
         "target": target,
         "campaign": target.campaign,

@@ -7,14 +7,15 @@ from .models import Dossier, IssuedDocument, Notification, Organisation, Permit,
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "tax_code", "address", "email")
-    list_filter = ("kind",)
+    list_display = ("name", "kind", "tax_code", "address", "email", "agency")
+    list_filter = ("agency", "kind")
     search_fields = ("name", "tax_code", "address")
 
 
 @admin.register(PrintFacility)
 class PrintFacilityAdmin(admin.ModelAdmin):
-    list_display = ("name", "address", "owner", "organisation")
+    list_display = ("name", "address", "owner", "organisation", "agency")
+    list_filter = ("agency",)
     search_fields = ("name", "address", "owner")
     autocomplete_fields = ("organisation",)
 
@@ -41,8 +42,8 @@ class DossierAdmin(ReadOnlyAdmin):
 
 @admin.register(IssuedDocument)
 class IssuedDocumentAdmin(ReadOnlyAdmin):
-    list_display = ("number_text", "kind", "case", "issued_at", "signer_name")
-    list_filter = ("kind", "series", "year")
+    list_display = ("number_text", "kind", "case", "issued_at", "signer_name", "issuer")
+    list_filter = ("issuer", "kind", "series", "year")
     search_fields = ("number_text", "case__reference")
 
 

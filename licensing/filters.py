@@ -1,10 +1,22 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from agencies.selectors import agency_ids_visible
 from cases.filters import DayOrMomentFilter
 from cases.search import search_q
 
-from .models import Organisation, Permit
+from .models import Organisation, Permit, PrintFacility
+
+
+def visible_to_requester(model):
+    """The choices of a filter naming a registry row: the rows of the requester's agencies and their predecessors,
+    so that another agency's row is refused as an unknown one is (nothing said about it)."""
+
+    def queryset(request):
+        user = getattr(request, "user", None)
+        return model.objects.filter(agency_id__in=agency_ids_visible(user)) if user else model.objects.none()
+
+    return queryset
 
 
 class PermitFilter(django_filters.FilterSet):
@@ -41,3 +53,11 @@ class OrganisationFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(search_q(value, words_in=("name", "address"), codes=("tax_code",)))
+
+
+class PrintFacilityFilter(django_filters.FilterSet):
+    organisation = django_filters.ModelChoiceFilter(queryset=visible_to_requester(Organisation))
+
+    class Meta:
+        model = PrintFacility
+        fields = ["organisation"]

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from rest_framework import serializers
 
+from agencies.models import Agency
 from cases.api.fields import working_years_error
 from cases.models import CaseType
 from cases.services import ASSIGNABLE_ROLES
@@ -72,16 +73,17 @@ class AssignForm(forms.Form):
     version = forms.IntegerField(min_value=1)
     next = forms.CharField(required=False, max_length=500)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, agency_ids=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_users()
+        self.fields["assignee"].queryset = assignable_users(agency_ids)
         self.fields["assignee"].label_from_instance = lambda user: user.get_full_name() or user.username
 
 
-def assignable_users():
+def assignable_users(agency_ids=()):
+    """The licensing staff of these agencies (a case is assigned within the agency holding it)."""
     return get_user_model().objects.filter(
-        is_active=True, groups__name__in=ASSIGNABLE_ROLES["licensing"]).distinct().order_by(
-        "last_name", "first_name", "username")
+        is_active=True, groups__name__in=ASSIGNABLE_ROLES["licensing"],
+        agency_memberships__agency_id__in=list(agency_ids)).distinct().order_by("last_name", "first_name", "username")
 
 
 class NoteForm(forms.Form):
@@ -151,9 +153,13 @@ class ReceiveForm(forms.Form):
                                       label=gettext_lazy("Received at"),
                                       help_text=gettext_lazy("Leave empty for now."))
 
-    def __init__(self, *args, procedure: Procedure, **kwargs):
+    def __init__(self, *args, procedure: Procedure, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.procedure = procedure
+        if len(agencies) > 1:  # the user works for several agencies handling the procedure: they say which receives
+            self.fields["agency"] = forms.ModelChoiceField(
+                queryset=Agency.objects.filter(pk__in=[agency.pk for agency in agencies]).order_by("pk"),
+                label=gettext_lazy("Receiving agency"))
         self.dossier_names: list[str] = []
         self.list_specs: dict[str, serializers.Field] = {}
         for name, spec in procedure.fields().fields.items():

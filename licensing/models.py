@@ -8,7 +8,8 @@ from cases.models import Case
 
 
 class Organisation(models.Model):
-    """An applicant or permit holder, kept once so that nobody retypes it."""
+    """An applicant or permit holder, kept once per agency so that nobody retypes it. Each agency keeps its own
+    registry (a tax code once per agency); a successor reads its predecessors' entries."""
 
     class Kind(models.TextChoices):
         PRESS_AGENCY = "press_agency", _("Press agency")
@@ -20,6 +21,8 @@ class Organisation(models.Model):
         RELIGIOUS = "religious", _("Religious organisation")
         OTHER = "other", _("Other")
 
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="organisations",
+                               verbose_name=_("agency"))
     name = models.CharField(_("name"), max_length=300)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
     tax_code = models.CharField(_("tax code"), max_length=20, blank=True)
@@ -34,8 +37,8 @@ class Organisation(models.Model):
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         constraints = [
-            models.UniqueConstraint(fields=["tax_code"], condition=~models.Q(tax_code=""),
-                                    name="organisation_tax_code_once"),
+            models.UniqueConstraint(fields=["agency", "tax_code"], condition=~models.Q(tax_code=""),
+                                    name="organisation_tax_code_once_per_agency"),
         ]
         indexes = [models.Index(fields=["name"], name="organisation_name_idx")]
 
@@ -46,6 +49,8 @@ class Organisation(models.Model):
 class PrintFacility(models.Model):
     """A print facility known from a printing licence or registration; inspections use it as a target."""
 
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="print_facilities",
+                               verbose_name=_("agency"))
     name = models.CharField(_("name"), max_length=300)
     address = models.CharField(_("address"), max_length=500)
     owner = models.CharField(_("owner"), max_length=200, blank=True)
@@ -95,6 +100,10 @@ class IssuedDocument(models.Model):
         APOLOGY = "apology", _("Apology and new appointment")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
+    # The agency that numbered and issued it (the case's agency at the time): numbers run per agency. Empty only for
+    # rows written outside the services.
+    issuer = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="issued_documents", verbose_name=_("issued by"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     series = models.CharField(_("number series"), max_length=10, blank=True)
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
@@ -112,8 +121,9 @@ class IssuedDocument(models.Model):
         verbose_name = _("issued document")
         verbose_name_plural = _("issued documents")
         constraints = [
-            models.UniqueConstraint(fields=["series", "year", "number"], condition=models.Q(number__isnull=False),
-                                    name="document_number_once"),
+            # The number text holds the series and the agency's symbol ("15/GP-STTTT", "03/STTTT-TTBCXB").
+            models.UniqueConstraint(fields=["issuer", "year", "number_text"], condition=models.Q(number__isnull=False),
+                                    name="document_number_once_per_issuer"),
             models.UniqueConstraint(fields=["case", "kind"], condition=~models.Q(kind="apology"),
                                     name="document_one_result_per_case"),
             models.UniqueConstraint(fields=["case", "event_id"], condition=models.Q(kind="apology"),

@@ -13,14 +13,23 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as ShapeError
 
-from agencies.selectors import letterhead, signature_on
+from agencies.models import Agency
+from agencies.selectors import agency_ids_member, letterhead, predecessors_closure, signature_on
 from cases import hooks
+from cases import roles as r
 from cases.bulk import update_by_value
+from cases.competence import agency_competent
 from cases.deadlines import quarter_start
 from cases.errors import Conflict, InvalidTransition, NotAllowed, StaleVersion, ValidationFailed
-from cases.models import Attachment, Case, CaseEvent, CaseType, LegalInstrument
+from cases.models import Attachment, Case, CaseEvent, CaseType, CaseTypeAgency, LegalInstrument
 from cases.selectors import case_domain_roles_may_work
-from cases.services import case_create, case_lock, sequence_next, transition_apply_system
+from cases.services import (
+    agency_member_required,
+    case_create,
+    case_lock,
+    sequence_next,
+    transition_apply_system,
+)
 from cases.workflow import TERMINAL, State
 from worker.outbox import outbox_enqueue
 
@@ -43,10 +52,44 @@ def _fields_validate(procedure, fields, *, received_at) -> dict:
             from None
 
 
-def organisation_resolve(*, organisation_id: int | None = None, organisation: dict | None = None) -> Organisation:
-    """The registry's organisation: by id, by tax code, or a new entry."""
+def agency_for_registry(*, actor, case_types, agency: Agency | None = None, day=None) -> Agency:
+    """The agency a registry entry written by `actor` belongs to (an organisation, an establishment): the one named,
+    which the actor must work for; else the actor's only agency; else, among the actor's agencies, the only one
+    competent on `day` (today) for one of `case_types`. Otherwise a validation error asks for `agency`."""
+    mine = agency_ids_member(actor)
+    if actor.is_superuser and not mine:  # a superuser working for no agency writes for any, as in agency_competent
+        candidates = list(Agency.objects.order_by("pk"))
+    else:
+        candidates = list(Agency.objects.filter(pk__in=mine).order_by("pk"))
+    if agency is not None:
+        if agency.pk not in {candidate.pk for candidate in candidates}:
+            message = _("You do not work for this agency.")
+            raise ValidationFailed(message, extra={"errors": {"agency": [message]}})
+        return agency
+    if len(candidates) == 1:
+        return candidates[0]
+    day = day or timezone.localdate()
+    competent = set(CaseTypeAgency.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day),
+                                                  valid_from__lte=day, case_type__in=case_types)
+                    .values_list("agency_id", flat=True))
+    chosen = [candidate for candidate in candidates if candidate.pk in competent]
+    if len(chosen) == 1:
+        return chosen[0]
+    if not candidates:
+        message = _("You do not work for any agency.")
+        raise ValidationFailed(message, extra={"errors": {"agency": [message]}})
+    message = _("Several of your agencies keep this registry: choose one.")
+    raise ValidationFailed(message, extra={"errors": {"agency": [message]},
+                                           "agencies": [{"id": c.pk, "name": str(c)} for c in chosen or candidates]})
+
+
+def organisation_resolve(*, agency: Agency, organisation_id: int | None = None,
+                         organisation: dict | None = None) -> Organisation:
+    """The organisation of `agency`'s registry: by id (an entry of the agency or of its predecessors, whose
+    registries it holds), by tax code, or a new entry. Another agency's entry is unknown here."""
     if organisation_id is not None:
-        found = Organisation.objects.filter(pk=organisation_id).first()
+        found = Organisation.objects.filter(pk=organisation_id,
+                                            agency_id__in=predecessors_closure({agency.pk})).first()
         if found is None:
             raise ValidationFailed(_("Unknown organisation."),
                                    extra={"errors": {"organisation_id": [_("Unknown organisation.")]}})
@@ -57,18 +100,31 @@ def organisation_resolve(*, organisation_id: int | None = None, organisation: di
     values = {k: organisation.get(k) or "" for k in ORGANISATION_FIELDS}
     values["kind"] = values["kind"] or Organisation.Kind.OTHER
     if values["tax_code"]:
-        found, _created = Organisation.objects.get_or_create(tax_code=values["tax_code"], defaults=values)
+        found, _created = Organisation.objects.get_or_create(agency=agency, tax_code=values["tax_code"],
+                                                             defaults=values)
         return found
-    found = Organisation.objects.filter(name=values["name"], address=values["address"], tax_code="").first()
-    return found or Organisation.objects.create(**values)
+    found = Organisation.objects.filter(agency=agency, name=values["name"], address=values["address"],
+                                        tax_code="").first()
+    return found or Organisation.objects.create(agency=agency, **values)
+
+
+def organisation_create(*, actor, organisation: dict, agency: Agency | None = None) -> Organisation:
+    """An entry of the actor's agency's registry of applicants (the same tax code: the entry already there)."""
+    if not (r.CREATE_ROLES["licensing"] & r.user_roles(actor)):
+        raise NotAllowed(_("Your role cannot keep the registry of applicants."))
+    holder = agency_for_registry(actor=actor, case_types=CaseType.objects.filter(domain="licensing"), agency=agency)
+    with transaction.atomic():
+        return organisation_resolve(agency=holder, organisation=organisation)
 
 
 def application_receive(
     *, actor, procedure: str, fields: dict, organisation_id: int | None = None, organisation: dict | None = None,
     received_at: datetime | None = None, contact_email: str = "", contact_phone: str = "", summary: str = "",
-    uuid: uuid_lib.UUID | None = None,
+    uuid: uuid_lib.UUID | None = None, agency: Agency | None = None,
 ) -> tuple[Case, bool]:
-    """Receive a dossier of one of the six procedures: a licensing case with its validated fields."""
+    """Receive a dossier of one of the six procedures: a licensing case with its validated fields, held by the
+    agency competent on the receipt date among the actor's (`agency` names one when they work for several); the
+    applicant is an entry of that agency's registry."""
     spec = PROCEDURES.get(procedure)
     case_type = CaseType.objects.filter(code=procedure, domain="licensing").first()
     if spec is None or case_type is None:
@@ -91,12 +147,17 @@ def application_receive(
                 raise Conflict(_("A different case was already stored under this id."),
                                extra={"stored": {"id": existing.pk, "reference": existing.reference}})
             return existing, False
+    if not (r.CREATE_ROLES["licensing"] & r.user_roles(actor)):
+        raise NotAllowed(_("Your role cannot open cases of this kind."))
+    # The agency first: the applicant is looked up in its registry (case_create checks the same choice again).
+    keeper = agency_competent(case_type=case_type, day=timezone.localtime(received_at or timezone.now()).date(),
+                              actor=actor, agency=agency)
     with transaction.atomic():
-        holder = organisation_resolve(organisation_id=organisation_id, organisation=organisation)
+        holder = organisation_resolve(agency=keeper, organisation_id=organisation_id, organisation=organisation)
         case, created = case_create(
             actor=actor, case_type=case_type, subject_name=holder.name, subject_address=holder.address,
             contact_email=contact_email or holder.email, contact_phone=contact_phone or holder.phone,
-            summary=summary or _summary(procedure, valid_fields), received_at=received_at, uuid=uuid,
+            summary=summary or _summary(procedure, valid_fields), received_at=received_at, uuid=uuid, agency=keeper,
         )
         if created:
             Dossier.objects.create(case=case, organisation=holder, fields=valid_fields, complete=None)
@@ -129,6 +190,7 @@ def dossier_update(*, case_id: int, actor, fields: dict, version: int) -> Dossie
         if not case_domain_roles_may_work(user=actor, domain=case.case_type.domain) or \
                 case.case_type.domain != "licensing":
             raise NotAllowed(_("Your role cannot change this dossier."))
+        agency_member_required(case, actor)
         if version != case.version:
             raise StaleVersion(extra={"current_version": case.version})
         if case.state not in {State.RECEIVED, State.IN_REVIEW, State.SUPPLEMENT_REQUESTED}:
@@ -223,7 +285,8 @@ def _document_store(case: Case, *, kind: str, content: OfficialDocument, series:
                     number=None, event_id=None) -> IssuedDocument:
     data = document_render(content)
     document = IssuedDocument(
-        case=case, kind=kind, series=series, year=year, number=number, number_text=content.number_text,
+        case=case, issuer=case.agency, kind=kind, series=series, year=year, number=number,
+        number_text=content.number_text,
         issued_at=timezone.now(), signer_name=content.signer_name, sha256=hashlib.sha256(data).hexdigest(),
         event_id=event_id,
     )
@@ -336,7 +399,7 @@ def result_issue(*, case_id: int) -> IssuedDocument | None:
         document = _document_store(case, kind=kind, content=content, series=series, year=year, number=number)
         facility = None
         if spec.holder_field == "facility" and dossier.fields:
-            facility = _print_facility_for(dossier)
+            facility = _print_facility_for(dossier, agency=case.agency)
         Permit.objects.create(
             case=case, document=document, number_text=number_text, procedure=case.case_type.code,
             result_unit=series, holder=dossier.organisation, print_facility=facility, title=case.summary,
@@ -348,13 +411,18 @@ def result_issue(*, case_id: int) -> IssuedDocument | None:
     return document
 
 
-def _print_facility_for(dossier: Dossier) -> PrintFacility:
+def _print_facility_for(dossier: Dossier, *, agency: Agency) -> PrintFacility:
+    """The facility of the issuing agency's registry the result is about, brought up to date with the dossier: the
+    dossier's own, else the one of that name and address, else a new entry. A predecessor's entry (a dossier
+    transferred with its case) stays as it was in the archive; the agency gets its own."""
     fields = dossier.fields
-    facility = dossier.print_facility or PrintFacility.objects.filter(
-        name=fields["facility_name"], address=fields["facility_address"]).first()
+    facility = dossier.print_facility if dossier.print_facility and dossier.print_facility.agency_id == agency.pk \
+        else None
+    facility = facility or PrintFacility.objects.filter(
+        agency=agency, name=fields["facility_name"], address=fields["facility_address"]).first()
     if facility is None:
         facility = PrintFacility.objects.create(
-            name=fields["facility_name"], address=fields["facility_address"], owner=fields["owner"],
+            agency=agency, name=fields["facility_name"], address=fields["facility_address"], owner=fields["owner"],
             organisation=dossier.organisation, equipment=fields["equipment"], products=fields["products"])
     else:
         facility.owner, facility.equipment, facility.products = fields["owner"], fields["equipment"], fields["products"]

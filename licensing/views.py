@@ -19,7 +19,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from agencies.selectors import agency_ids_member
 from cases import roles as r
+from cases.competence import agencies_competent
 from cases.errors import DomainError, ValidationFailed
 from cases.models import CaseEvent, CaseType
 from cases.selectors import case_domain_roles_may_work
@@ -169,7 +171,7 @@ def queue(request):
     if r.user_roles(user) & r.ASSIGN_ROLES["licensing"]:
         unassigned = selectors.unassigned_open(user=user, now=now)
         context.update(unassigned=list(unassigned[:UNASSIGNED_SHOWN]), unassigned_count=unassigned.count(),
-                       assign_form=AssignForm())
+                       assign_form=AssignForm(agency_ids=agency_ids_member(user)))
     return render(request, "licensing/queue.html", context)
 
 
@@ -195,8 +197,13 @@ def case_detail(request, pk: int):
     present = {a.kind for a in attachments}
     now = timezone.now()
     soon_until = now + timedelta(hours=settings.DUE_SOON_HOURS)
-    may_work = case_domain_roles_may_work(user=user, domain="licensing")
-    may_assign = bool(r.user_roles(user) & r.ASSIGN_ROLES["licensing"]) and case.state not in TERMINAL
+    # A predecessor's archive is read, not changed: no action, file, note or assignment is offered on it.
+    acting = selectors.agency_acts_for(user, case.agency_id)
+    if not acting:
+        messages.info(request, _("This case is in the records of %(agency)s: you can read it, not change it.")
+                      % {"agency": case.agency})
+    may_work = acting and case_domain_roles_may_work(user=user, domain="licensing")
+    may_assign = acting and bool(r.user_roles(user) & r.ASSIGN_ROLES["licensing"]) and case.state not in TERMINAL
     draft = _draft_pop(request, case.pk)
     proposal_event = case.events.filter(kind="transition", action__in=selectors.PROPOSAL_ACTIONS) \
         .select_related("actor").order_by("-at", "-id").first()
@@ -210,7 +217,7 @@ def case_detail(request, pk: int):
         "attachments": attachments,
         "documents": list(case.documents.all()),
         "timeline": timeline_rows(case.events.select_related("actor").order_by("at", "id"), case_type_code=code),
-        "actions": _action_forms(case, user, draft),
+        "actions": _action_forms(case, user, draft) if acting else [],
         "late": case.is_overdue,
         "soon": bool(case.due_at and case.state in CLOCK_RUNNING and not case.is_overdue and case.due_at < soon_until),
         "paused": case.state == State.SUPPLEMENT_REQUESTED,
@@ -219,7 +226,8 @@ def case_detail(request, pk: int):
         "may_work": may_work,
         "upload_form": AttachmentForm(kinds=attachment_kind_choices(code)) if may_work else None,
         "note_form": NoteForm() if may_work else None,
-        "assign_form": AssignForm(initial={"assignee": case.assignee_id}) if may_assign else None,
+        "assign_form": AssignForm(initial={"assignee": case.assignee_id}, agency_ids=[case.agency_id])
+        if may_assign else None,
         "issuing": case.state == State.APPROVED,
         "issue_failure": case.events.filter(kind=CaseEvent.Kind.ISSUE_FAILED).order_by("-at", "-id").first()
         if case.state == State.APPROVED else None,
@@ -278,7 +286,7 @@ def case_attachment_upload(request, pk: int):
 @login_required
 def case_assign_view(request, pk: int):
     case = _case_get(request, pk)
-    form = AssignForm(request.POST)
+    form = AssignForm(request.POST, agency_ids=[case.agency_id])
     back = _back(request, case, request.POST.get("next", ""))
     if not form.is_valid():
         messages.error(request, _form_errors_message(form))
@@ -335,10 +343,11 @@ def receive(request):
             messages.error(request, _("Unknown procedure."))
         return render(request, "licensing/receive.html", {"procedures": procedures, "procedure": None})
     spec = PROCEDURES[code]
+    agencies = _receiving_agencies(request.user, code)
     if request.method == "GET":
-        form = ReceiveForm(procedure=spec, initial={"uuid": uuid_lib.uuid4(), "procedure": code})
+        form = ReceiveForm(procedure=spec, agencies=agencies, initial={"uuid": uuid_lib.uuid4(), "procedure": code})
     else:
-        form = ReceiveForm(request.POST, procedure=spec)
+        form = ReceiveForm(request.POST, procedure=spec, agencies=agencies)
         if form.is_valid():
             fields = form.dossier_fields()
             if form.is_valid():  # a list input that could not be read adds its error above
@@ -347,12 +356,20 @@ def receive(request):
                     return redirect("licensing:case", pk=case.pk)
     context = {
         "procedures": procedures, "procedure": code, "procedure_name": names[code], "form": form,
-        "organisation_inputs": [form[name] for name in form.fields if name.startswith("org_")],
+        "organisation_inputs": [form[name] for name in form.fields if name.startswith("org_") or name == "agency"],
         "dossier_inputs": [{"field": form[name], "wide": isinstance(form.fields[name].widget, forms.Textarea)}
                            for name in form.dossier_names],
         "required_files": [label for _kind, label in spec.required_files],
     }
     return render(request, "licensing/receive.html", context)
+
+
+def _receiving_agencies(user, code: str) -> list:
+    """The user's agencies that handle the procedure today: when there are several, the form asks which one
+    receives the dossier."""
+    member = agency_ids_member(user)
+    return [agency for agency in agencies_competent(case_type=CaseType.objects.get(code=code),
+                                                    day=timezone.localdate()) if agency.pk in member]
 
 
 def _receive_call(request, form, code: str, fields: dict):
@@ -361,7 +378,7 @@ def _receive_call(request, form, code: str, fields: dict):
         case, created = application_receive(
             actor=request.user, procedure=code, fields=fields, organisation=form.organisation(),
             received_at=data["received_at"], contact_email=data["org_email"], contact_phone=data["org_phone"],
-            uuid=data["uuid"])
+            uuid=data["uuid"], agency=data.get("agency"))
     except ValidationFailed as exc:
         form.errors_apply(exc.extra.get("errors") or {})
         messages.error(request, domain_error_message(exc))

@@ -65,7 +65,7 @@ def dossier_attach(case, *, actor) -> None:
     from .support_licensing import REQUIRED_FILE, dossier, required_upload
 
     code = case.case_type.code
-    holder, _ = Organisation.objects.get_or_create(name=case.subject_name, tax_code="",
+    holder, _ = Organisation.objects.get_or_create(agency=case.agency, name=case.subject_name, tax_code="",
                                                    address=case.subject_address or "")
     Dossier.objects.create(case=case, organisation=holder, fields=dossier(code), complete=None)
     if REQUIRED_FILE[code] is not None:

@@ -58,8 +58,8 @@ class World:
     print_facility: PrintFacility
 
 
-def _side(*, lead, member) -> Side:
-    campaign = si.campaign_make(lead=lead, members=[member], path=("announce", "start_fieldwork"))
+def _side(*, lead, member, agency=None) -> Side:
+    campaign = si.campaign_make(lead=lead, members=[member], path=("announce", "start_fieldwork"), agency=agency)
     targets = list(campaign.targets.order_by("pk"))
     target_done, target_open = targets[0], targets[1]
     findings = []
@@ -103,8 +103,11 @@ def _export(user, fmt: str = "csv") -> ExportJob:
     return job
 
 
-def world_build(users: dict) -> World:
+def world_build(users: dict, agency=None) -> World:
+    """The department of `users`; `agency` builds it in one agency (its users, and the other team's, work for it
+    alone)."""
     officer, head = users[r.LICENSING_OFFICER], users[r.DEPARTMENT_HEAD]
+    staff = {} if agency is None else {"agencies": [agency]}
     inspector, lead = users[r.INSPECTOR], users[r.INSPECTION_LEAD]
     si.checklists_load()
 
@@ -124,17 +127,17 @@ def world_build(users: dict) -> World:
     document = licensing_services.result_issue(case_id=app_issued.pk)
     app_issued.refresh_from_db()
 
-    inspector2 = UserFactory(roles=[r.INSPECTOR])
-    lead2 = UserFactory(roles=[r.INSPECTION_LEAD])
-    mine = _side(lead=lead, member=inspector)
-    other = _side(lead=lead2, member=inspector2)
-    free = si.shop(900, name="Cơ sở in chưa kiểm tra")
+    inspector2 = UserFactory(roles=[r.INSPECTOR], **staff)
+    lead2 = UserFactory(roles=[r.INSPECTION_LEAD], **staff)
+    mine = _side(lead=lead, member=inspector, agency=agency)
+    other = _side(lead=lead2, member=inspector2, agency=agency)
+    free = si.shop(900, name="Cơ sở in chưa kiểm tra", agency=agency)
     report_services.figures_rebuild()  # what the worker keeps after each change: the quarter's numbers
 
     return World(users=users, inspector2=inspector2, lead2=lead2, app_open=app_open, app_issued=app_issued,
                  attachment=attachment, permit=Permit.objects.get(case=app_issued), document=document,
                  mine=mine, other=other, export_reporter=_export(users[r.REPORTER]),
                  export_head=_export(head, "xlsx"), establishment_free=free,
-                 print_facility=PrintFacility.objects.order_by("pk").first() or PrintFacility.objects.create(
-                     name="Cơ sở in Minh Khai", address="Số 45 Lý Bôn, TP Thái Bình", owner="Ông Đỗ Minh Khai",
+                 print_facility=PrintFacility.objects.filter(agency=app_issued.agency).order_by("pk").first() or PrintFacility.objects.create(
+                     agency=app_issued.agency, name="Cơ sở in Minh Khai", address="Số 45 Lý Bôn, TP Thái Bình", owner="Ông Đỗ Minh Khai",
                      equipment=[], products="Photocopy"))

@@ -16,7 +16,7 @@ from PIL import Image
 
 from cases import services as case_services
 from inspections import services
-from inspections.models import ChecklistTemplate, Establishment
+from inspections.models import TYPE_KINDS, ChecklistTemplate, Establishment
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -31,7 +31,21 @@ def checklists_load() -> None:
     migration.load(apps, SimpleNamespace(connection=SimpleNamespace(vendor="data-only")))
 
 
-def shop(n: int, kind: str = Establishment.Kind.PRINT_SHOP, **extra) -> Establishment:
+def registry_agency(kind: str):
+    """The agency whose registry holds an establishment of this kind by default: the one that inspects it today (as
+    services.establishment_create chooses for someone working for every agency), else the first agency."""
+    from agencies.models import Agency
+    from cases.competence import agencies_competent
+    from cases.models import CaseType
+
+    for case_type in CaseType.objects.filter(code__in=[c for c, kinds in TYPE_KINDS.items() if kind in kinds]):
+        found = agencies_competent(case_type=case_type, day=timezone.localdate()).first()
+        if found is not None:
+            return found
+    return Agency.objects.order_by("valid_from", "pk").first()
+
+
+def shop(n: int, kind: str = Establishment.Kind.PRINT_SHOP, agency=None, **extra) -> Establishment:
     names = {Establishment.Kind.PRINT_SHOP: "Cơ sở in", Establishment.Kind.PHOTOCOPY_SHOP: "Photocopy",
              Establishment.Kind.POINT_OF_SALE: "Điểm bán SIM", Establishment.Kind.BTS_SITE: "Trạm BTS"}
     values = {"kind": kind, "name": f"{names.get(kind, 'Cơ sở')} {n}", "address": f"Số {n} Lý Bôn, TP Thái Bình",
@@ -39,19 +53,20 @@ def shop(n: int, kind: str = Establishment.Kind.PRINT_SHOP, **extra) -> Establis
     if kind == Establishment.Kind.BTS_SITE:
         values.update(site_code=f"TBH{n:03d}", operator="Viettel")
     values.update(extra)
-    return Establishment.objects.create(**values)
+    return Establishment.objects.create(agency=agency or registry_agency(kind), **values)
 
 
 def campaign_make(*, lead, members=(), type_code: str = "printing", shops: int = 2, path: tuple[str, ...] = (),
                   kind: str = Establishment.Kind.PRINT_SHOP, title: str = "Kiểm tra hoạt động in",
-                  period_start: date | None = None, planner=None):
-    """A campaign planned through the service with `shops` targets (all members assigned), walked through `path`."""
-    establishments = [shop(Establishment.objects.count() + 1 + i, kind) for i in range(shops)]
+                  period_start: date | None = None, planner=None, agency=None):
+    """A campaign planned through the service with `shops` targets (all members assigned), walked through `path`;
+    `agency` names the campaign's agency (and its shops' registry) for a planner working for several."""
+    establishments = [shop(Establishment.objects.count() + 1 + i, kind, agency=agency) for i in range(shops)]
     start = period_start or timezone.localdate()
     campaign, _ = services.campaign_plan(
         actor=planner or lead, case_type=type_code, title=title, legal_basis="Luật Xuất bản 2012; Nghị định 60/2014/NĐ-CP",
         scope="Các cơ sở in trên địa bàn TP Thái Bình", period_start=start, period_end=start, lead=lead,
-        members=list(members),
+        members=list(members), agency=agency,
         targets=[services.TargetPlan(establishment=e, inspectors=tuple(members)) for e in establishments])
     for action in path:
         case_services.case_transition(case_id=campaign.case_id, actor=planner or lead, action=action,

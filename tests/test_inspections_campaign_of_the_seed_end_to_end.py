@@ -17,7 +17,14 @@ from worker.models import OutboxMessage
 from .conftest import wait_for
 from .factories import UserFactory
 from .support_concurrency import token_client, worker_log
-from .support_inspections import checklists_load, docx_category, docx_text, image_bytes, upload
+from .support_inspections import (
+    checklists_load,
+    docx_category,
+    docx_text,
+    image_bytes,
+    registry_agency,
+    upload,
+)
 
 API = "/api/v1/inspections/"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -60,7 +67,8 @@ def test_a_printing_campaign_from_plan_to_closed_documents_by_the_worker(celery_
     clients = {inspector.pk: token_client(inspector), inspector2.pk: token_client(inspector2)}
 
     # The registry: 15 print shops (one known from its licence) and 2 photocopy shops.
-    licensed = PrintFacility.objects.create(name="Công ty TNHH In Hoàng Long", address="Số 5 Lý Bôn, TP Thái Bình")
+    licensed = PrintFacility.objects.create(agency=registry_agency("print_shop"), name="Công ty TNHH In Hoàng Long",
+                                            address="Số 5 Lý Bôn, TP Thái Bình")
     establishments = []
     for n in range(1, 18):
         kind = "print_shop" if n <= 15 else "photocopy_shop"

@@ -452,7 +452,7 @@ def test_approval_queue_shows_the_proposal_with_reasons_and_approves_inline(clie
 def _permit(officer, *, number: int, procedure: str = "bulletin", holder: str = "Trường Đại học Thái Bình",
             issued_at=None, revoked: bool = False, title: str = "Bản tin") -> Permit:
     case = case_make(actor=officer, type_code=procedure, subject_name=holder)
-    organisation, _ = Organisation.objects.get_or_create(name=holder)
+    organisation, _ = Organisation.objects.get_or_create(agency=case.agency, name=holder)
     document = IssuedDocument.objects.create(case=case, kind="permit", series="GP", year=2026, number=number,
                                              number_text=f"{number:02d}/GP-STTTT", sha256="0" * 64)
     return Permit.objects.create(case=case, document=document, number_text=document.number_text,

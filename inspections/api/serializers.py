@@ -5,11 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from agencies.models import Agency
+from agencies.selectors import agency_ids_visible
 from cases import roles as r
 from cases.api import fields as api_fields
 from cases.api.serializers import UserBriefSerializer
 from cases.models import CaseType
 from cases.workflow import INSPECTION, transitions_available
+from licensing.api.fields import AgencyField
 from licensing.models import Organisation, PrintFacility
 
 from ..models import (
@@ -47,6 +50,23 @@ class OutcomeField(serializers.ChoiceField):
     """A choice of outcome, shown in the schema as a string: an enum named "outcome" is the case engine's."""
 
 
+class VisibleRowField(serializers.PrimaryKeyRelatedField):
+    """A row of the requester's agencies or their predecessors (`agency_path` leads from the row to its agency):
+    another agency's row is refused as an unknown one is (nothing said about it)."""
+
+    def __init__(self, *, agency_path: str = "agency_id", **kwargs):
+        self.agency_path = agency_path
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        queryset = super().get_queryset()
+        if user is None:
+            return queryset.none()
+        return queryset.filter(**{f"{self.agency_path}__in": agency_ids_visible(user)})
+
+
 # --- Registry and checklists -------------------------------------------------------------------------------
 
 
@@ -56,16 +76,17 @@ class EstablishmentSerializer(serializers.ModelSerializer):
                                         required=False, allow_null=True, coerce_to_string=False)
     longitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180,
                                          required=False, allow_null=True, coerce_to_string=False)
-    print_facility = serializers.PrimaryKeyRelatedField(queryset=PrintFacility.objects.all(), required=False,
-                                                        allow_null=True)
-    organisation = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all(), required=False,
-                                                      allow_null=True)
+    print_facility = VisibleRowField(queryset=PrintFacility.objects.all(), required=False, allow_null=True)
+    organisation = VisibleRowField(queryset=Organisation.objects.all(), required=False, allow_null=True)
     licences = serializers.SerializerMethodField(help_text=_("Unrevoked permits of the linked print facility."))
+    agency = AgencyField(required=False, help_text=_(
+        "The registry's agency: by default yours (the one that inspects this kind of establishment, when you work "
+        "for several). An entry stays in its agency's registry."))
 
     class Meta:
         model = Establishment
-        fields = ["id", "kind", "kind_label", "name", "address", "operator", "site_code", "latitude", "longitude",
-                  "representative", "phone", "print_facility", "organisation", "licences", "active"]
+        fields = ["id", "agency", "kind", "kind_label", "name", "address", "operator", "site_code", "latitude",
+                  "longitude", "representative", "phone", "print_facility", "organisation", "licences", "active"]
         validators = []  # a site code once per operator: checked by the service, with the field named
 
     def get_licences(self, establishment) -> list[str]:
@@ -135,6 +156,7 @@ class TargetSerializer(serializers.ModelSerializer):
 class CampaignListSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     case = serializers.IntegerField(source="case_id")
+    agency = AgencyField(source="case.agency", read_only=True, help_text=_("The agency holding the campaign."))
     reference = serializers.CharField(source="case.reference")
     type = serializers.CharField(source="case.case_type.code")
     type_name = serializers.CharField(source="case.case_type.name_vi")
@@ -166,7 +188,7 @@ class CampaignDetailSerializer(CampaignListSerializer):
 
 
 class TargetPlanSerializer(serializers.Serializer):
-    establishment = serializers.PrimaryKeyRelatedField(queryset=Establishment.objects.filter(active=True))
+    establishment = VisibleRowField(queryset=Establishment.objects.filter(active=True))
     inspectors = serializers.PrimaryKeyRelatedField(queryset=TEAM_USERS, many=True, required=False, default=list)
     planned_on = api_fields.DateField(required=False, allow_null=True, default=None)
 
@@ -184,6 +206,9 @@ class CampaignCreateSerializer(serializers.Serializer):
                                               help_text=_("Defaults to you."))
     members = serializers.PrimaryKeyRelatedField(queryset=TEAM_USERS, many=True, required=False, default=list)
     targets = TargetPlanSerializer(many=True, required=False, default=list)
+    agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), required=False, allow_null=True, default=None,
+        help_text=_("The campaign's agency: needed only when several of your agencies handle this inspection type."))
 
 
 class TeamSerializer(serializers.Serializer):
@@ -322,6 +347,7 @@ class SanctionSerializer(serializers.ModelSerializer):
 
 class FollowUpSerializer(serializers.ModelSerializer):
     correction_due_on = api_fields.DateField()
+    violation = VisibleRowField(queryset=ViolationRecord.objects.all(), agency_path="target__campaign__case__agency_id")
 
     class Meta:
         model = FollowUp

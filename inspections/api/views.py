@@ -12,6 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from agencies.selectors import agency_ids_visible
 from cases.api.problems import problem
 
 from .. import selectors, services
@@ -46,13 +47,17 @@ def _targets_prefetch() -> Prefetch:
 
 
 class EstablishmentViewSet(viewsets.ModelViewSet):
-    """The registry of establishments that campaigns inspect. Inspection roles read; leads write."""
+    """The registry of establishments that campaigns inspect: the entries of the user's agencies and of their
+    predecessors. Inspection roles read; leads write (in their own agency's registry)."""
 
     permission_classes = [IsAuthenticated, Registry]
     serializer_class = s.EstablishmentSerializer
-    queryset = Establishment.objects.select_related("print_facility").prefetch_related("print_facility__permits")
     filterset_class = EstablishmentFilter
     ordering_fields = ["name", "kind", "created_at"]
+
+    def get_queryset(self):
+        return Establishment.objects.filter(agency_id__in=agency_ids_visible(self.request.user)).select_related(
+            "print_facility").prefetch_related("print_facility__permits")
 
     def perform_create(self, serializer):
         serializer.instance = services.establishment_create(actor=self.request.user, **serializer.validated_data)
@@ -111,7 +116,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
                    responses={201: s.CampaignDetailSerializer, 200: s.CampaignDetailSerializer, 400: PROBLEM})
     def create(self, request, *args, **kwargs):
         """Plan a campaign with its team and targets. The same `uuid` again returns the stored campaign (200)."""
-        shape = s.CampaignCreateSerializer(data=request.data)
+        shape = s.CampaignCreateSerializer(data=request.data, context=self.get_serializer_context())
         shape.is_valid(raise_exception=True)
         data = dict(shape.validated_data)
         targets = [services.TargetPlan(establishment=t["establishment"], inspectors=tuple(t["inspectors"]),
@@ -162,7 +167,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
 
     @extend_schema(request=s.TargetCreateSerializer, responses={201: s.TargetSerializer})
     def create(self, request, *args, **kwargs):
-        shape = s.TargetCreateSerializer(data=request.data)
+        shape = s.TargetCreateSerializer(data=request.data, context=self.get_serializer_context())
         shape.is_valid(raise_exception=True)
         data = shape.validated_data
         campaign = get_object_or_404(selectors.campaigns_visible(user=request.user), pk=data["campaign"])

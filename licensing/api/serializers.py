@@ -1,25 +1,35 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from agencies.models import Agency
 from cases.api import fields as api_fields
 from cases.api.serializers import CaseDetailSerializer
 
 from ..models import Dossier, IssuedDocument, Organisation, Permit, PrintFacility
 from ..procedures import PROCEDURES
+from .fields import AgencyField
+
+AGENCY_HELP = _("The registry's agency. A new entry goes to yours: name it only when you work for several agencies "
+                "that keep this registry. (A dossier's applicant goes to the receiving agency's registry.)")
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
+    agency = AgencyField(required=False, help_text=AGENCY_HELP)
+
     class Meta:
         model = Organisation
-        fields = ["id", "name", "kind", "tax_code", "address", "representative", "phone", "email"]
-        # A known tax code is the registry's entry, reused (services.organisation_resolve), not an error.
+        fields = ["id", "agency", "name", "kind", "tax_code", "address", "representative", "phone", "email"]
+        # A known tax code is the agency's entry, reused (services.organisation_resolve), not an error.
         extra_kwargs = {"tax_code": {"validators": []}}
+        validators = []
 
 
 class PrintFacilitySerializer(serializers.ModelSerializer):
+    agency = AgencyField(read_only=True)
+
     class Meta:
         model = PrintFacility
-        fields = ["id", "name", "address", "owner", "organisation", "equipment", "products"]
+        fields = ["id", "agency", "name", "address", "owner", "organisation", "equipment", "products"]
 
 
 class IssuedDocumentSerializer(serializers.ModelSerializer):
@@ -49,16 +59,22 @@ class ApplicationSerializer(CaseDetailSerializer):
     # null for a case opened without its dossier (before applications were the only door for licensing cases)
     dossier = DossierSerializer(read_only=True, allow_null=True)
     documents = IssuedDocumentSerializer(many=True, read_only=True)
+    agency = AgencyField(read_only=True, help_text=_("The agency holding the case."))
 
     class Meta(CaseDetailSerializer.Meta):
-        fields = CaseDetailSerializer.Meta.fields + ["dossier", "documents"]
+        fields = CaseDetailSerializer.Meta.fields + ["agency", "dossier", "documents"]
 
 
 class ApplicationReceiveSerializer(serializers.Serializer):
     uuid = serializers.UUIDField(required=False, help_text=_("Client-made id: sending it again returns the stored case."))
     procedure = serializers.ChoiceField(choices=sorted(PROCEDURES))
-    organisation_id = serializers.IntegerField(required=False)
+    organisation_id = serializers.IntegerField(required=False, help_text=_(
+        "An entry of the receiving agency's registry of applicants (or of its predecessors')."))
     organisation = OrganisationSerializer(required=False)
+    agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), required=False, allow_null=True, default=None,
+        help_text=_("The receiving agency's id: needed only when several of your agencies handle the procedure on "
+                    "the receipt date."))
     contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
     contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -81,11 +97,12 @@ class PermitSerializer(serializers.ModelSerializer):
     document = IssuedDocumentSerializer(read_only=True)
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     procedure_name = serializers.CharField(source="case.case_type.name_vi", read_only=True)
+    agency = AgencyField(source="case.agency", read_only=True, help_text=_("The agency holding the case."))
     revoked = serializers.SerializerMethodField()
 
     class Meta:
         model = Permit
-        fields = ["id", "number_text", "procedure", "procedure_name", "result_unit", "title", "holder",
+        fields = ["id", "agency", "number_text", "procedure", "procedure_name", "result_unit", "title", "holder",
                   "print_facility", "issued_at", "valid_until", "revoked", "revoked_at", "revoke_reasons", "case",
                   "case_reference", "document"]
 

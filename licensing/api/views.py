@@ -1,5 +1,6 @@
 from django.db.models import Prefetch
 from django.http import FileResponse
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -8,13 +9,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agencies.selectors import agency_ids_visible
 from cases import roles as r
 from cases.api.permissions import HasDepartmentRole, HasRoleIn
+from cases.errors import NotFound
 from cases.models import CaseEvent, CaseType
 from cases.selectors import cases_visible
 
 from .. import services
-from ..filters import OrganisationFilter, PermitFilter
+from ..filters import OrganisationFilter, PermitFilter, PrintFacilityFilter
 from ..models import IssuedDocument, Organisation, Permit, PrintFacility
 from ..procedures import PROCEDURES
 from . import serializers as s
@@ -50,24 +53,32 @@ class ProcedureView(APIView):
 
 class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                           viewsets.GenericViewSet):
-    """The registry of applicants and holders."""
+    """The registry of applicants and holders: the entries of the user's agencies and of their predecessors. A new
+    entry goes to the user's agency (`agency` names it for someone working for several)."""
 
     permission_classes = [IsAuthenticated, SafeOrLicensingWrite]
     serializer_class = s.OrganisationSerializer
-    queryset = Organisation.objects.all()
     filterset_class = OrganisationFilter
     ordering_fields = ["name", "created_at"]
 
+    def get_queryset(self):
+        return Organisation.objects.filter(agency_id__in=agency_ids_visible(self.request.user))
+
     def perform_create(self, serializer):
-        data = serializer.validated_data
-        serializer.instance = services.organisation_resolve(organisation=data)
+        data = dict(serializer.validated_data)
+        agency = data.pop("agency", None)
+        serializer.instance = services.organisation_create(actor=self.request.user, organisation=data, agency=agency)
 
 
 class PrintFacilityViewSet(viewsets.ReadOnlyModelViewSet):
+    """Print facilities known from licences: those of the user's agencies and of their predecessors."""
+
     permission_classes = [IsAuthenticated, HasDepartmentRole]
     serializer_class = s.PrintFacilitySerializer
-    queryset = PrintFacility.objects.all()
-    filterset_fields = ["organisation"]
+    filterset_class = PrintFacilityFilter
+
+    def get_queryset(self):
+        return PrintFacility.objects.filter(agency_id__in=agency_ids_visible(self.request.user))
 
 
 class ApplicationViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -114,13 +125,17 @@ class ApplicationViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, vie
 
 
 class PermitViewSet(viewsets.ReadOnlyModelViewSet):
-    """The permits registry: issued licences and written approvals, with revocation."""
+    """The permits registry: issued licences and written approvals, with revocation. Every role reads the permits
+    of its agencies and of their predecessors (inspections check licences on site)."""
 
     permission_classes = [IsAuthenticated, HasDepartmentRole]
     serializer_class = s.PermitSerializer
     filterset_class = PermitFilter
     ordering_fields = ["issued_at", "number_text"]
-    queryset = Permit.objects.select_related("holder", "document", "case__case_type")
+
+    def get_queryset(self):
+        return Permit.objects.filter(case__agency_id__in=agency_ids_visible(self.request.user)).select_related(
+            "holder", "document", "case__case_type")
 
 
 class DocumentViewSet(viewsets.GenericViewSet):
@@ -134,6 +149,9 @@ class DocumentViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         document = get_object_or_404(self.get_queryset(), pk=pk)
+        if not document.file:  # a result imported from a past register (licensing/imports.py): no file was made
+            raise NotFound(gettext("This result was imported from a past register: the service holds no file of it; "
+                                   "the original is kept on paper."))
         name = f"{(document.number_text or document.kind).replace('/', '-')}.docx"
         return FileResponse(document.file.open("rb"), as_attachment=True, filename=name,
                             content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")

@@ -55,12 +55,13 @@ def _day(value) -> date | None:
 @transaction.atomic
 def agency_history_load(data: dict) -> dict[str, int]:
     """Load agencies, their successors, signers and competences from `data` (the shape of
-    agencies/data/thai_binh_hung_yen.json). Idempotent: rows are matched by code (agencies), by agency, name and
-    start date (signers), by type, agency and start date (competences), and updated in place."""
+    agencies/data/thai_binh_hung_yen.json). Idempotent, and it never overwrites: rows are matched by code
+    (agencies), by agency, name and start date (signers), by type, agency and start date (competences), and only
+    missing ones are created, so what an administrator corrected in the admin stays as corrected."""
     counts = {"agencies": 0, "signers": 0, "competences": 0}
     by_code: dict[str, Agency] = {}
     for item in data.get("agencies", []):
-        agency, _created = Agency.objects.update_or_create(code=item["code"], defaults={
+        agency, _created = Agency.objects.get_or_create(code=item["code"], defaults={
             "name": item["name"], "parent_name": item.get("parent_name", ""), "symbol": item["symbol"],
             "place_name": item.get("place_name", ""), "address": item.get("address", ""),
             "phone": item.get("phone", ""), "email": item.get("email", ""),
@@ -70,7 +71,7 @@ def agency_history_load(data: dict) -> dict[str, int]:
         by_code[agency.code] = agency
         counts["agencies"] += 1
         for signer in item.get("signers", []):
-            Signer.objects.update_or_create(
+            Signer.objects.get_or_create(
                 agency=agency, name=signer["name"], valid_from=_day(signer["valid_from"]),
                 defaults={"title": signer["title"], "position": signer.get("position", 0),
                           "valid_to": _day(signer.get("valid_to"))})
@@ -85,7 +86,7 @@ def agency_history_load(data: dict) -> dict[str, int]:
         for code in item["case_types"]:
             if code not in types:
                 continue  # a type this installation's catalogue does not hold
-            CaseTypeAgency.objects.update_or_create(
+            CaseTypeAgency.objects.get_or_create(
                 case_type=types[code], agency=agency, valid_from=_day(item["valid_from"]),
                 defaults={"valid_to": _day(item.get("valid_to"))})
             counts["competences"] += 1

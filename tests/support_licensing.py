@@ -3,7 +3,7 @@
 import copy
 import io
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -217,10 +217,13 @@ def docx_lines(data: bytes) -> list[str]:
 
 
 def date_line_expected(moment: datetime) -> str:
-    """ "Thái Bình, ngày 05 tháng 01 năm 2020": the local date, two-digit day, months 1–2 with a leading zero."""
+    """ "Thái Bình, ngày 05 tháng 01 năm 2020": the issuing agency's place (agencies/data/: Thái Bình's
+    departments until 30/06/2025, Hưng Yên's from 01/07/2025), the local date, two-digit day, months 1–2 with a
+    leading zero."""
     local = moment.astimezone(HCM)
     month = f"{local.month:02d}" if local.month < 3 else str(local.month)
-    return f"Thái Bình, ngày {local.day:02d} tháng {month} năm {local.year}"
+    place = "Hưng Yên" if local.date() >= date(2025, 7, 1) else "Thái Bình"
+    return f"{place}, ngày {local.day:02d} tháng {month} năm {local.year}"
 
 
 def download(client, document_id: int):

@@ -112,6 +112,11 @@ from licensing.services import application_receive
 
 officer, _ = get_user_model().objects.get_or_create(username="canbo{n}")
 officer.groups.add(Group.objects.get(name="licensing_officer"))
+from agencies.models import Agency, Membership
+from cases.competence import agency_history_load_file
+agency_history_load_file()  # what load_demo loads; adds nothing when it is there
+for agency in Agency.objects.all():  # the officer works for the agency competent 40 days ago, whichever it is
+    Membership.objects.get_or_create(user=officer, agency=agency)
 received = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=40)
 with time_machine.travel(received, tick=False):
     organisation, fields = _fields("bulletin", {n}, received, random.Random({n}))

@@ -19,6 +19,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from agencies.models import Agency
 from cases import services as case_services
 from cases.models import Case, CaseEvent, Sequence
 from licensing import tasks as licensing_tasks
@@ -428,8 +429,11 @@ def test_six_procedures_granted_end_to_end(celery_worker, results_issued_here, o
     numbers = {(p.procedure, p.number_text, timezone.localtime(p.issued_at, HCM).year)
                for p in Permit.objects.all()}
     assert numbers == {(s.procedure, s.number, s.issued_at.year) for s in SCENARIOS}
+    # Each agency counts its own series (the counter's key names the agency and the symbol).
+    stttt = Agency.objects.get(code="thai-binh-stttt").pk
     counters = Sequence.objects.filter(key__startswith="document:").values_list("key", "year", "last_value")
-    assert sorted(counters) == [("document:GP", 2019, 1), ("document:GP", 2020, 3), ("document:VB", 2019, 2)]
+    assert sorted(counters) == [(f"document:{stttt}:GP:STTTT", 2019, 1), (f"document:{stttt}:GP:STTTT", 2020, 3),
+                                (f"document:{stttt}:VB:STTTT", 2019, 2)]
 
 
 # --- The other endings -------------------------------------------------------------------------------------
@@ -539,12 +543,13 @@ def test_refusal_withdrawal_incomplete_apology_and_revocation(celery_worker, off
                        message="the apology slip")
 
     refused = application(head_api, refused_id)
-    assert refused["result_number"] == "01/STTTT-TTBCXB"
+    # Decided today, by Hưng Yên's Department of Culture, Sports and Tourism (press and publishing since 2025).
+    assert refused["result_number"] == "01/SVHTTDL-QLBCXB"
     assert [d["kind"] for d in refused["documents"]] == ["refusal"]
     response, content = download(officer_api, refusal.pk)
     assert response.status_code == 200
     lines = docx_lines(content)
-    assert "Số: 01/STTTT-TTBCXB" in lines
+    assert "Số: 01/SVHTTDL-QLBCXB" in lines
     assert date_line_expected(when(refused["decided_at"])) in lines
     assert "V/v Từ chối cấp giấy phép hoạt động in" in lines
     assert "Kính gửi: Công ty TNHH In Hoàng Long" in lines
@@ -574,7 +579,7 @@ def test_refusal_withdrawal_incomplete_apology_and_revocation(celery_worker, off
 
     # Revocation: only the head, only with reasons; the registry shows it.
     issued = application(head_api, revoked_id)
-    assert issued["result_number"] == "01/GP-STTTT"
+    assert issued["result_number"] == "01/GP-SVHTTDL"
     denied = ok(officer_api.post(f"/api/v1/cases/{revoked_id}/transitions/",
                                  {"action": "revoke", "version": issued["version"], "note": "Vi phạm."},
                                  format="json"), 403)
@@ -587,7 +592,7 @@ def test_refusal_withdrawal_incomplete_apology_and_revocation(celery_worker, off
     assert revoked["state"] == "revoked"
     registry = token_client(reporter)
     [entry] = ok(registry.get("/api/v1/licensing/permits/", {"revoked": "true"}))["results"]
-    assert (entry["case"], entry["number_text"], entry["revoked"]) == (revoked_id, "01/GP-STTTT", True)
+    assert (entry["case"], entry["number_text"], entry["revoked"]) == (revoked_id, "01/GP-SVHTTDL", True)
     assert entry["revoke_reasons"] == revoke_reasons
     assert entry["revoked_at"] is not None
     assert revoked_id not in [p["case"] for p in ok(registry.get("/api/v1/licensing/permits/",
@@ -598,7 +603,7 @@ def test_refusal_withdrawal_incomplete_apology_and_revocation(celery_worker, off
     assert "từ chối" in refusal_mail.subject and reasons in refusal_mail.body
     apology_mail = notifications_sent(late_id, {"received", "apology"})["apology"]
     assert vn_time(new_due) in apology_mail.body and late_reason in apology_mail.body
-    assert "01/GP-STTTT" in notifications_sent(revoked_id, {"received", "decision"})["decision"].body
+    assert "01/GP-SVHTTDL" in notifications_sent(revoked_id, {"received", "decision"})["decision"].body
     assert "apology" in [e["action"] for e in timeline(head_api, late_id) if e["kind"] == "notification"]
     assert sorted(e["action"] for e in timeline(head_api, refused_id) if e["kind"] == "notification") == [
         "decision", "received"]

@@ -231,3 +231,17 @@ def download(client, document_id: int):
     response = client.get(f"/api/v1/licensing/documents/{document_id}/download/")
     content = b"".join(response.streaming_content) if response.status_code == 200 else b""
     return response, content
+
+
+def counter_key(series: str, agency_code: str = "hung-yen-svhttdl") -> str:
+    """The key of an agency's number counter (licensing.services._number_take): the agency, the series and the
+    symbol ("GP" → "document:<id>:GP:SVHTTDL"; the letters "CV" → "document:<id>:CV:SVHTTDL-QLBCXB"). By default the
+    agency that issues press and publishing results today (Hưng Yên's Sở VHTTDL since 01/07/2025)."""
+    from agencies.models import Agency
+
+    agency = Agency.objects.get(code=agency_code)
+    if series == "CV":
+        symbol = "-".join(part for part in (agency.symbol, agency.licensing_division_symbol) if part)
+    else:
+        symbol = agency.symbol
+    return f"document:{agency.pk}:{series}:{symbol}"

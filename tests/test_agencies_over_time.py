@@ -88,18 +88,18 @@ def test_a_2019_licence_and_a_2026_licence_each_print_their_own_agency_series_an
 
     old_lines = lines_of(old)
     assert old.case.agency.code == "thai-binh-stttt"
-    assert old_lines[:2] == ["UBND TỈNH THÁI BÌNH", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"]
+    assert "UBND TỈNH THÁI BÌNH" in old_lines and "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in old_lines
     assert "Số: 01/GP-STTTT" in old_lines
     assert any(line.startswith("Thái Bình, ngày 08 tháng 11 năm 2019") for line in old_lines)
     assert "GIÁM ĐỐC SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in old_lines
 
     new_lines = lines_of(new)
     assert new.case.agency == culture
-    assert new_lines[:2] == ["UBND TỈNH HƯNG YÊN", "SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH"]
+    assert "UBND TỈNH HƯNG YÊN" in new_lines and "SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH" in new_lines
     assert "Số: 01/GP-SVHTTDL" in new_lines  # a new symbol starts its own series at 01
     assert any(line.startswith("Hưng Yên, ngày 02 tháng 12 năm 2026") for line in new_lines)
     assert "GIÁM ĐỐC SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH" in new_lines
-    assert new_lines[-1] == "Lê Thị Hoa" and "Thái Bình" not in " ".join(new_lines)
+    assert any(line.endswith("Lê Thị Hoa") for line in new_lines) and "UBND TỈNH THÁI BÌNH" not in new_lines
 
     # Downloading the 2019 licence again after the agencies changed gives the same bytes: it was stored as issued.
     with old.file.open("rb") as stored:

@@ -17,7 +17,7 @@ from worker.models import OutboxMessage
 
 from .factories import case_make
 from .support_concurrency import run_together, token_client
-from .support_licensing import applicant, application_body
+from .support_licensing import applicant, application_body, counter_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,9 +163,9 @@ def test_twenty_approvals_at_once_get_result_numbers_1_to_20(officer, head):
     assert set(issued.values_list("state", flat=True)) == {"issued"}
     numbers = sorted(int(number.split("/")[0]) for number in issued.values_list("result_number", flat=True))
     assert numbers == list(range(1, 21))
-    assert set(number.split("/", 1)[1] for number in issued.values_list("result_number", flat=True)) == {"GP-STTTT"}
+    assert set(number.split("/", 1)[1] for number in issued.values_list("result_number", flat=True)) == {"GP-SVHTTDL"}
     year = timezone.localtime(timezone.now()).year
-    assert Sequence.objects.get(key="document:GP", year=year).last_value == 20
+    assert Sequence.objects.get(key=counter_key("GP"), year=year).last_value == 20
     assert CaseEvent.objects.filter(kind=CaseEvent.Kind.TRANSITION, action="issue").count() == 20
 
 
@@ -188,4 +188,4 @@ def test_a_failed_result_issue_gives_its_number_back(officer, head, monkeypatch)
 
     second.refresh_from_db()
     first.refresh_from_db()
-    assert (second.result_number, first.result_number) == ("01/GP-STTTT", "02/GP-STTTT")
+    assert (second.result_number, first.result_number) == ("01/GP-SVHTTDL", "02/GP-SVHTTDL")

@@ -98,7 +98,7 @@ def test_a_printing_campaign_from_plan_to_closed_documents_by_the_worker(celery_
                               format="json"))
 
     announced = step("announce")
-    assert announced["decision_number_text"] == "01/QĐ-STTTT"
+    assert announced["decision_number_text"] == "01/QĐ-SVHTTDL"
     step("start_fieldwork")
 
     # Field work: each inspector syncs their visits in batches, then the photos the checklist asks for.
@@ -191,7 +191,7 @@ def test_a_printing_campaign_from_plan_to_closed_documents_by_the_worker(celery_
     text = docx_text(conclusion_docx)
     assert docx_category(conclusion_docx) == "kết luận kiểm tra"
     assert "KẾT LUẬN KIỂM TRA" in text
-    assert "Căn cứ Quyết định số 01/QĐ-STTTT" in text
+    assert "Căn cứ Quyết định số 01/QĐ-SVHTTDL" in text
     assert "Đã kiểm tra 17/17 cơ sở: 14 cơ sở chấp hành tốt, 2 cơ sở bị nhắc nhở, 1 cơ sở vi phạm" in text
     assert "1 quyết định xử phạt vi phạm hành chính, tổng số tiền phạt 7.500.000 đồng" in text
     assert "Biên bản vi phạm hành chính số 01/BB-VPHC" in text and "Quyết định xử phạt số 01/QĐ-XPVPHC" in text

@@ -248,7 +248,7 @@ def test_only_licensing_roles_receive_and_every_role_reads_the_registry(
         registry = client.get("/api/v1/licensing/permits/")
         assert registry.status_code == 200
         [permit] = registry.json()["results"]
-        assert (permit["number_text"], permit["holder"]["name"]) == ("01/GP-STTTT", "Công ty TNHH In Hoàng Long")
+        assert (permit["number_text"], permit["holder"]["name"]) == ("01/GP-SVHTTDL", "Công ty TNHH In Hoàng Long")
         facilities = client.get("/api/v1/licensing/print-facilities/")
         assert [f["id"] for f in facilities.json()["results"]] == [permit["print_facility"]]
         assert client.get("/api/v1/licensing/procedures/").status_code == 200
@@ -257,7 +257,7 @@ def test_only_licensing_roles_receive_and_every_role_reads_the_registry(
 
     # The reporter reads the application behind a number; the inspector does not see licensing cases.
     reporter_client = api.as_user(reporter)
-    assert reporter_client.get(f"{URL}{case.pk}/").json()["result_number"] == "01/GP-STTTT"
+    assert reporter_client.get(f"{URL}{case.pk}/").json()["result_number"] == "01/GP-SVHTTDL"
     assert download(reporter_client, document.pk)[0].status_code == 200
     inspector_client = api.as_user(inspector)
     problem(inspector_client.get(f"{URL}{case.pk}/"), 404, "not_found")

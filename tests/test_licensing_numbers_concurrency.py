@@ -26,6 +26,7 @@ from .support_licensing import (
     HCM,
     REQUIRED_FILE,
     applicant,
+    counter_key,
     date_line_expected,
     docx_lines,
     dossier,
@@ -135,14 +136,14 @@ def test_fifty_concurrent_approvals_are_numbered_01_to_50_once_by_worker_and_thr
 
     results = dict(Case.objects.filter(pk__in=case_ids).values_list("pk", "result_number"))
     assert set(Case.objects.filter(pk__in=case_ids).values_list("state", flat=True)) == {"issued"}
-    assert sorted(results[c] for c in licences) == [f"{n:02d}/GP-STTTT" for n in range(1, 51)]
-    assert sorted(results[c] for c in approvals) == [f"{n:02d}/VB-STTTT" for n in range(1, 5)]
+    assert sorted(results[c] for c in licences) == [f"{n:02d}/GP-SVHTTDL" for n in range(1, 51)]
+    assert sorted(results[c] for c in approvals) == [f"{n:02d}/VB-SVHTTDL" for n in range(1, 5)]
     assert numbers("GP", year) == list(range(1, 51))
     assert numbers("VB", year) == [1, 2, 3, 4]  # not 51..54
     assert set(IssuedDocument.objects.filter(case_id__in=licences).values_list("kind", flat=True)) == {"permit"}
     assert set(IssuedDocument.objects.filter(case_id__in=approvals).values_list("kind", flat=True)) == {"approval"}
     after = issued_state()
-    assert after["counters"] == [("document:GP", year, 50), ("document:VB", year, 4)]
+    assert after["counters"] == sorted([(counter_key("GP"), year, 50), (counter_key("VB"), year, 4)])
     assert [case_id for case_id, _ in after["permits"]] == sorted(case_ids)  # one permit per case
     assert sorted(number for _, number in after["permits"]) == sorted(results.values())
     assert [case_id for case_id, *_ in after["documents"]] == sorted(case_ids)  # one document per case
@@ -210,8 +211,8 @@ def test_numbers_restart_at_01_in_the_year_of_issue(officer, head, api):
         refused: ("CV", 2020, 1, "01/STTTT-TTBCXB"),
     }
     assert sorted(Sequence.objects.filter(key__startswith="document:").values_list("key", "year", "last_value")) == [
-        ("document:CV", 2019, 1), ("document:CV", 2020, 1), ("document:GP", 2019, 1), ("document:GP", 2020, 2),
-        ("document:VB", 2019, 1)]
+        *sorted([(counter_key(s, "thai-binh-stttt"), y, n) for s, y, n in (
+            ("CV", 2019, 1), ("CV", 2020, 1), ("GP", 2019, 1), ("GP", 2020, 2), ("VB", 2019, 1))])]
     assert Permit.objects.get(case_id=late_2019).issued_at == datetime(2019, 12, 31, 16, 31, tzinfo=UTC)
     assert Permit.objects.get(case_id=later_2019).issued_at == datetime(2019, 12, 31, 17, 20, tzinfo=UTC)
     assert not Permit.objects.filter(case_id__in=[refused_2019, refused]).exists()

@@ -554,7 +554,7 @@ def test_refusal_withdrawal_incomplete_apology_and_revocation(celery_worker, off
     assert "V/v Từ chối cấp giấy phép hoạt động in" in lines
     assert "Kính gửi: Công ty TNHH In Hoàng Long" in lines
     received_on = timezone.localtime(when(refused["received_at"]), HCM).strftime("%d/%m/%Y")
-    assert (f"Ngày {received_on}, Sở Thông tin và Truyền thông nhận được hồ sơ đề nghị cấp giấy phép hoạt động in "
+    assert (f"Ngày {received_on}, Sở Văn hóa, Thể thao và Du lịch nhận được hồ sơ đề nghị cấp giấy phép hoạt động in "
             f"của Công ty TNHH In Hoàng Long ({refused['summary']}), mã hồ sơ {refused['reference']}.") in lines
     [grounds] = [line for line in lines if line.startswith("Sau khi xem xét hồ sơ, căn cứ ")]
     assert grounds.endswith(f"không chấp thuận hồ sơ nêu trên với lý do như sau: {reasons}")

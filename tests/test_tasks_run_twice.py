@@ -14,6 +14,7 @@ from django.utils import timezone
 from cases import tasks as case_tasks
 from cases.models import Case, CaseEvent, Sequence
 from licensing import tasks as licensing_tasks
+from tests.support_licensing import counter_key
 from worker import tasks as worker_tasks
 from worker.models import OutboxMessage
 
@@ -78,8 +79,8 @@ def test_result_issue_twice_takes_one_number(officer, head):
 
     assert _snapshot(case) == after_first
     assert after_first["state"] == "issued"
-    assert after_first["result_number"] == "01/GP-STTTT"
-    assert Sequence.objects.get(key="document:GP", year=year).last_value == 1
+    assert after_first["result_number"] == "01/GP-SVHTTDL"
+    assert Sequence.objects.get(key=counter_key("GP"), year=year).last_value == 1
     assert case.events.filter(kind="transition", action="issue").count() == 1
     assert OutboxMessage.objects.get(pk=message.pk).done_at is not None
 
@@ -179,9 +180,9 @@ def test_worker_given_each_message_twice_has_one_effect(celery_worker, officer, 
     assert received.events.filter(kind=CaseEvent.Kind.ASSIGNMENT).count() == 1
 
     approved.refresh_from_db()
-    assert (approved.state, approved.result_number) == ("issued", "01/GP-STTTT")
+    assert (approved.state, approved.result_number) == ("issued", "01/GP-SVHTTDL")
     year = timezone.localtime(approved.decided_at).year
-    assert Sequence.objects.get(key="document:GP", year=year).last_value == 1
+    assert Sequence.objects.get(key=counter_key("GP"), year=year).last_value == 1
     assert approved.events.filter(kind="transition", action="issue").count() == 1
 
     late.refresh_from_db()

@@ -268,12 +268,12 @@ def test_a_refusal_is_an_official_letter_in_its_own_series(api, officer, head):
 
     letter = licensing_services.refusal_letter_issue(case_id=case.pk)
     year = timezone.localtime(case.decided_at).year
-    assert (letter.series, letter.number, letter.number_text) == ("CV", 1, "01/STTTT-TTBCXB")
+    assert (letter.series, letter.number, letter.number_text) == ("CV", 1, "01/SVHTTDL-QLBCXB")
     assert letter.year == year
-    assert IssuedDocument.objects.get(case=grant).number_text.endswith("/GP-STTTT")
+    assert IssuedDocument.objects.get(case=grant).number_text.endswith("/GP-SVHTTDL")
     lines = document_text(letter)
     text = "\n".join(lines)
-    assert "Số: 01/STTTT-TTBCXB" in lines
+    assert "Số: 01/SVHTTDL-QLBCXB" in lines
     assert any(line.startswith("V/v Từ chối cấp giấy phép hoạt động in") for line in lines)
     assert any(line.startswith("Kính gửi:") and "Công ty TNHH In Hoàng Long" in line for line in lines)
     assert "Ngày 20/11/2026" in text and case.reference in text

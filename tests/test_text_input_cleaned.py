@@ -200,7 +200,10 @@ def test_the_receive_page_stores_a_pasted_name_clean_and_its_licence_is_written(
 
 def test_the_admin_stores_clean_text(client):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    from agencies.models import Agency
+
     response = client.post(reverse("admin:licensing_organisation_add"), {
+        "agency": Agency.objects.get(code="hung-yen-svhttdl").pk,  # every registry entry belongs to an agency
         "name": f"Công ty{VT}In Hoàng Long\x00", "kind": "company", "tax_code": "1001123456",
         "address": nfd("Lô C5,\r\nKCN Phúc Khánh"), "representative": "", "phone": "", "email": ""})
     assert response.status_code == 302, response.content.decode()[:3000]

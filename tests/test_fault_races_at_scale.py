@@ -98,7 +98,7 @@ def test_a_thousand_results_issued_at_once_are_numbered_01_to_1000_each_once(off
     year = timezone.localdate().year  # a result is numbered in the year it is issued
     cases = dict(Case.objects.filter(pk__in=case_ids).values_list("pk", "result_number"))
     assert set(Case.objects.filter(pk__in=case_ids).values_list("state", flat=True)) == {"issued"}
-    assert sorted(cases.values()) == sorted(f"{n:02d}/GP-STTTT" for n in range(1, ISSUES + 1))
+    assert sorted(cases.values()) == sorted(f"{n:02d}/GP-SVHTTDL" for n in range(1, ISSUES + 1))
     numbers = sorted(IssuedDocument.objects.filter(series="GP", year=year).values_list("number", flat=True))
     assert numbers == list(range(1, ISSUES + 1))
     assert Sequence.objects.get(key="document:GP", year=year).last_value == ISSUES

@@ -124,7 +124,7 @@ def test_worker_killed_while_issuing_then_restarted_issues_every_case_once_with_
     # Every case issued exactly once, numbers 01..CASES, none taken twice, none lost.
     cases = list(Case.objects.filter(pk__in=case_ids))
     assert {case.state for case in cases} == {"issued"}
-    assert sorted(case.result_number for case in cases) == sorted(f"{n:02d}/GP-STTTT" for n in range(1, CASES + 1))
+    assert sorted(case.result_number for case in cases) == sorted(f"{n:02d}/GP-SVHTTDL" for n in range(1, CASES + 1))
     assert gp_numbers() == list(range(1, CASES + 1))
     assert gp_counter() == CASES
     assert Counter(IssuedDocument.objects.values_list("case_id", flat=True)) == Counter(case_ids)

@@ -150,10 +150,10 @@ def test_every_outcome_through_the_pages(width, celery_worker, live_server, brow
     open_case(chair, live_server, against_refusal)
     assert chair.locator("#case-state").inner_text() == "Đã trả kết quả"
     assert "Lý do: Đã kiểm tra: không trùng tên." in chair.locator("#against-proposal").inner_text()
-    assert re.fullmatch(r"\d{2}/GP-STTTT", chair.locator("#result-number").inner_text())
+    assert re.fullmatch(r"\d{2}/GP-SVHTTDL", chair.locator("#result-number").inner_text())
     open_case(chair, live_server, against_grant)
     assert chair.locator("#case-state").inner_text() == "Từ chối"
-    reload_until(chair, lambda: "/STTTT-TTBCXB" in chair.locator("#documents").inner_text(),
+    reload_until(chair, lambda: "/SVHTTDL-QLBCXB" in chair.locator("#documents").inner_text(),
                  message="the refusal letter")
 
     # The officer sees the returned case back in review, with the head's reasons on its timeline.

@@ -156,7 +156,7 @@ def test_officer_and_head_take_a_bulletin_licence_from_receipt_to_issue(celery_w
     reload_until(head_page, lambda: head_page.locator("#case-state").inner_text() == "Đã trả kết quả",
                  message="the worker to issue the licence")
     number = head_page.locator("#result-number").inner_text()
-    assert re.fullmatch(r"01/GP-STTTT", number)
+    assert re.fullmatch(r"01/GP-SVHTTDL", number)
     documents = head_page.locator("#documents")
     assert number in documents.inner_text()
     link = documents.get_by_role("link", name="Giấy phép")

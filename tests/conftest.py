@@ -22,14 +22,18 @@ pytest_plugins = ["tests.support_concurrency", "tests.support_broker_proxy", "te
 
 
 def catalogue_load() -> None:
-    """Roles and catalogue, loaded the way migration 0002 loads them (idempotent; triggers untouched), and the
-    agency history of agencies/data/ (Thái Bình's Sở TTTT to 28/02/2025, then its successors)."""
+    """Roles and catalogue, loaded the way migration 0002 loads them (idempotent; triggers untouched), the
+    agency history of agencies/data/ (Thái Bình's Sở TTTT to 28/02/2025, then its successors) and the
+    inspection checklists."""
     from cases.competence import agency_history_load_file
 
     migration = importlib.import_module("cases.migrations.0002_catalogue_roles_timeline_guard")
     migration.load(apps, SimpleNamespace(connection=SimpleNamespace(vendor="data-only")))
     importlib.import_module("cases.migrations.0009_legal_bases_2019").load(apps, None)
     agency_history_load_file()
+    # The inspection checklists of migration inspections 0002 (idempotent), which campaigns need.
+    importlib.import_module("inspections.migrations.0002_checklist_templates").load(
+        apps, SimpleNamespace(connection=SimpleNamespace(vendor="data-only")))
 
 
 @pytest.fixture(autouse=True)

@@ -36,9 +36,13 @@ import json
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from rest_framework.authtoken.models import Token
+from agencies.models import Agency, Membership
 from cases import roles as r
+from cases.competence import agency_history_load_file
+agency_history_load_file()
 user = User.objects.create_user("canbo_fault", password="fault-test-password-1")
 user.groups.add(Group.objects.get(name=r.LICENSING_OFFICER))
+Membership.objects.create(user=user, agency=Agency.objects.get(code="hung-yen-svhttdl"))
 client = Client()
 client.force_login(user)
 print(json.dumps({"token": Token.objects.create(user=user).key, "session": client.cookies["sessionid"].value}))

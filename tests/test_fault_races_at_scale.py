@@ -20,7 +20,7 @@ from worker.models import OutboxMessage
 from .factories import case_make
 from .support_concurrency import run_together, token_client
 from .support_faults import approved_cases_like
-from .support_licensing import docx_lines
+from .support_licensing import counter_key, docx_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,7 +101,7 @@ def test_a_thousand_results_issued_at_once_are_numbered_01_to_1000_each_once(off
     assert sorted(cases.values()) == sorted(f"{n:02d}/GP-SVHTTDL" for n in range(1, ISSUES + 1))
     numbers = sorted(IssuedDocument.objects.filter(series="GP", year=year).values_list("number", flat=True))
     assert numbers == list(range(1, ISSUES + 1))
-    assert Sequence.objects.get(key="document:GP", year=year).last_value == ISSUES
+    assert Sequence.objects.get(key=counter_key("GP"), year=year).last_value == ISSUES
     assert Counter(IssuedDocument.objects.values_list("case_id", flat=True)) == Counter(case_ids)
     assert sorted(Permit.objects.values_list("case_id", flat=True)) == sorted(case_ids)
     assert sorted(Permit.objects.values_list("number_text", flat=True)) == sorted(cases.values())

@@ -26,7 +26,7 @@ from worker.tasks import outbox_recovery_sweep
 from .conftest import wait_for
 from .factories import case_make
 from .support_faults import own_redis, queue_length, unacked_outbox_ids, worker_factory  # noqa: F401
-from .support_licensing import docx_lines
+from .support_licensing import counter_key, docx_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,7 +52,7 @@ def gp_numbers() -> list[int]:
 
 def gp_counter() -> int:
     year = timezone.localtime(Case.objects.order_by("pk").first().decided_at).year
-    sequence = Sequence.objects.filter(key="document:GP", year=year).first()
+    sequence = Sequence.objects.filter(key=counter_key("GP"), year=year).first()
     return sequence.last_value if sequence else 0
 
 

@@ -21,6 +21,26 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.support_concurrency", "tests.support_broker_proxy", "tests.support_browser"]
 
 
+# The suite runs on two processes (pytest-xdist, `--dist loadgroup`; each has its own database, Celery queue and
+# cache prefix: config/settings/test.py). The modules that open dozens of database connections at once (threads
+# released together, gunicorn and worker processes) run one after another on the same process, so that two of
+# them never meet and exceed PostgreSQL's 100 connections.
+MANY_CONNECTIONS = {
+    "test_agency_transfer", "test_api_hostile_input_problems", "test_concurrent_transitions",
+    "test_fault_database_restart", "test_fault_offline_replays_at_scale", "test_fault_races_at_scale",
+    "test_gunicorn_production_config", "test_inspections_findings_sent_again_are_stored_once",
+    "test_inspections_findings_share_the_campaign_lock", "test_inspections_numbers_and_sanction_deadline",
+    "test_inspections_photos_checked_and_stored_once", "test_licensing_numbers_concurrency",
+    "test_fault_worker_killed", "test_fault_broker_down",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in MANY_CONNECTIONS:
+            item.add_marker(pytest.mark.xdist_group("many-connections"))
+
+
 def catalogue_load() -> None:
     """Roles and catalogue, loaded the way migration 0002 loads them (idempotent; triggers untouched), the
     agency history of agencies/data/ (Thái Bình's Sở TTTT to 28/02/2025, then its successors) and the

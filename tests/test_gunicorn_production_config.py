@@ -1,7 +1,7 @@
 """The production server's configuration (config/gunicorn.conf.py), as gunicorn reads it and as it serves.
 
 Threads: a request whose body is still arriving holds one thread, not the process, so other requests are answered
-meanwhile. The API schema is generated once when a worker starts, so that first schemas asked for at once by one
+meanwhile; and not an upload slot either (cases/upload_gate.py receives the body before it takes one). The API schema is generated once when a worker starts, so that first schemas asked for at once by one
 process's threads do not meet drf-spectacular's lazy loading of its extensions (which made one of them a 500).
 """
 
@@ -66,7 +66,9 @@ def test_one_worker_answers_while_uploads_stall_and_serves_first_schemas_at_once
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "DJANGO_DEBUG": "0",
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
            "REDIS_URL": settings.REDIS_URL, "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-           "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4"}
+           "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4",
+           # One upload slot (cases/upload_gate.py): the stalled bodies must not hold it.
+           "UPLOAD_SLOTS": "1", "UPLOAD_SLOT_WAIT_SECONDS": "10", "UPLOAD_SLOTS_DIR": str(tmp_path / "slots")}
     log_path = tmp_path / "gunicorn.log"
 
     def get(path, headers=None, timeout=30):
@@ -103,6 +105,21 @@ def test_one_worker_answers_while_uploads_stall_and_serves_first_schemas_at_once
         started = time.monotonic()
         status, body = get("/api/v1/me/", {"Authorization": f"Token {token}"}, timeout=20)
         assert status == 200 and user.username.encode() in body
+        assert time.monotonic() - started < 5
+        # An upload sent whole is worked on at once: a body still arriving holds a thread, never the upload slot.
+        started = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        try:
+            connection.request("POST", "/api/v1/inspections/photos/", body=(
+                b"--whole\r\nContent-Disposition: form-data; name=\"finding\"\r\n\r\n" + str(uuid.uuid4()).encode()
+                + b"\r\n--whole--\r\n"), headers={"Authorization": f"Token {token}",
+                                                 "Content-Type": "multipart/form-data; boundary=whole"})
+            whole = connection.getresponse()
+            whole_status = whole.status
+            whole.read()
+        finally:
+            connection.close()
+        assert whole_status in (400, 409), whole_status
         assert time.monotonic() - started < 5
 
         with concurrent.futures.ThreadPoolExecutor(6) as pool:

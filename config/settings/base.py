@@ -58,6 +58,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Requests that send files wait for one of the server's upload slots (cases/upload_gate.py) before anything
+    # reads their body: a flood of uploads keeps to its share of the cores.
+    "cases.upload_gate.UploadGateMiddleware",
     # Outside the session middleware, so that every response gets the headers, error pages (a 503 raised while
     # the session is read) included.
     "csp.middleware.CSPMiddleware",
@@ -201,6 +204,13 @@ DUE_SOON_HOURS = int(os.environ.get("DUE_SOON_HOURS", "48"))
 API_LIST_COUNT_CAP = int(os.environ.get("API_LIST_COUNT_CAP", "10000"))
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The upload bulkhead (cases/upload_gate.py): uploads worked on at once by the whole server (default: half the
+# cores, at least 1), how long one waits for a slot before a 503, where the slots' lock files live (default: one
+# directory per database under the temporary directory), and the size from which any body counts as an upload.
+UPLOAD_SLOTS = int(os.environ.get("UPLOAD_SLOTS", "0")) or None
+UPLOAD_SLOT_WAIT_SECONDS = float(os.environ.get("UPLOAD_SLOT_WAIT_SECONDS", "20"))
+UPLOAD_SLOTS_DIR = os.environ.get("UPLOAD_SLOTS_DIR", "")
+UPLOAD_GATE_MIN_BYTES = int(os.environ.get("UPLOAD_GATE_MIN_BYTES", str(256 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- API ---

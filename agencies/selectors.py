@@ -34,27 +34,36 @@ def agency_ids_visible(user) -> frozenset[int]:
     return cached
 
 
-def predecessors_closure(agency_ids) -> frozenset[int]:
-    """The agencies and all their predecessors, however many reorganisations back."""
+def _links() -> list[tuple[int, int]]:
+    """Every (predecessor, successor) pair: a few rows per reorganisation, read in one query."""
+    return list(Agency.successors.through.objects.values_list("from_agency_id", "to_agency_id"))
+
+
+def _closure(agency_ids, edges: dict[int, set[int]]) -> frozenset[int]:
     seen = set(agency_ids)
-    frontier = set(agency_ids)
-    Link = Agency.successors.through
+    frontier = list(seen)
     while frontier:
-        older = set(Link.objects.filter(to_agency_id__in=frontier).values_list("from_agency_id", flat=True))
-        frontier = older - seen
-        seen |= frontier
+        for linked in edges.get(frontier.pop(), ()):
+            if linked not in seen:
+                seen.add(linked)
+                frontier.append(linked)
     return frozenset(seen)
+
+
+def predecessors_closure(agency_ids) -> frozenset[int]:
+    """The agencies and all their predecessors, however many reorganisations back (one query)."""
+    older: dict[int, set[int]] = {}
+    for before, after in _links():
+        older.setdefault(after, set()).add(before)
+    return _closure(agency_ids, older)
 
 
 def successors_closure(agency_ids) -> frozenset[int]:
-    seen = set(agency_ids)
-    frontier = set(agency_ids)
-    Link = Agency.successors.through
-    while frontier:
-        newer = set(Link.objects.filter(from_agency_id__in=frontier).values_list("to_agency_id", flat=True))
-        frontier = newer - seen
-        seen |= frontier
-    return frozenset(seen)
+    """The agencies and all their successors, however many reorganisations on (one query)."""
+    newer: dict[int, set[int]] = {}
+    for before, after in _links():
+        newer.setdefault(before, set()).add(after)
+    return _closure(agency_ids, newer)
 
 
 @dataclass(frozen=True)

@@ -76,4 +76,4 @@ class CaseFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(text_search_q(value))
+        return queryset.filter(text_search_q(value, user=getattr(self.request, "user", None)))

@@ -322,7 +322,10 @@ class Case(models.Model):
             models.Index(fields=["state", "due_at"], name="case_state_due_idx"),  # overdue, due soon
             # One agency's lists in an installation holding several agencies: the agency first, so that a user of
             # one agency never reads the others' rows (bench/agencies.py: type + state counts 528 → 7 ms).
-            models.Index(fields=["agency", "-received_at", "-id"], name="case_agency_recv_idx"),
+            # With the type in the index, a domain's list (an officer's: licensing only) counts from the index alone
+            # (bench.lists, officer's cases received in a quarter: count 28 → 3.6 ms).
+            models.Index(fields=["agency", "-received_at", "-id"], include=["case_type"],
+                         name="case_agency_recv_type_idx"),
             models.Index(fields=["agency", "case_type", "state", "-received_at", "-id"],
                          name="case_agency_type_state_idx"),
             models.Index(fields=["agency", "state", "due_at"], name="case_agency_state_due_idx"),

@@ -81,7 +81,7 @@ def received_by(*, user, now=None) -> QuerySet:
 def cases_search(*, user, text: str, now=None) -> QuerySet:
     """Licensing cases the user may read whose reference, applicant or summary holds `text`, newest first."""
     text = text.strip()
-    qs = licensing_cases_visible(user=user).filter(text_search_q(text))
+    qs = licensing_cases_visible(user=user).filter(text_search_q(text, user=user))
     return _with_deadline_flags(qs, now).order_by("-received_at", "-id")
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from cases import roles as r
 from cases.models import Case
@@ -111,15 +112,72 @@ def test_a_cases_stored_words_are_its_subject_and_summary(desk):
     assert Case.objects.filter(text_search_q("hung yen")).get() == case  # kept up to date by PostgreSQL
 
 
-def test_the_case_search_reads_its_index():
-    """A million cases are searched through `case_search_words_idx`, not read one by one."""
-    sql, params = Case.objects.filter(text_search_q("minh phat")).order_by().values("pk").query.sql_with_params()
+def _plan(query) -> str:
+    sql, params = query.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:  # on an empty table, anything but a bitmap scan is made too dear
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "case_search_words_idx" in plan, plan
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_case_search_reads_its_index(officer, monkeypatch):
+    """A million cases are searched through a GIN index, not read one by one: the words alone
+    (`case_search_words_idx`) for a user who sees most of the cases, the words and the user's agencies in one
+    scan (`case_agency_words_idx`) for one agency among several."""
+    assert "case_search_words_idx" in _plan(Case.objects.filter(text_search_q("minh phat"))), "no user"
+    monkeypatch.setattr("cases.selectors.cases_share_of_agencies", lambda ids: 0.9)
+    assert "case_search_words_idx" in _plan(Case.objects.filter(text_search_q("minh phat", user=officer)))
+    monkeypatch.setattr("cases.selectors.cases_share_of_agencies", lambda ids: 0.1)
+    plan = _plan(Case.objects.filter(text_search_q("minh phat", user=officer)))
+    assert "case_agency_words_idx" in plan and "@agency" in plan, plan
+
+
+def test_searching_with_the_agencies_finds_the_same_cases_and_nothing_of_other_agencies(desk, monkeypatch):
+    """The agencies' words narrow the index scan; they never widen what a user sees. Every search of SEARCHES,
+    through the API as an officer of one agency, finds the same cases both ways; a case of an agency the officer
+    does not work for is found by neither."""
+    from agencies.models import Agency
+
+    visible_agency = Agency.objects.get(code="hung-yen-svhttdl")
+    stranger = Agency.objects.get(code="hung-yen-skhcn")
+    officer = UserFactory(roles=[r.LICENSING_OFFICER], agencies=[visible_agency])
+    hidden = next(iter(desk.values()))
+    Case.objects.filter(pk=hidden.pk).update(agency=stranger)
+    client = APIClient()
+    client.force_authenticate(officer)
+
+    def found(query):
+        return {row["id"] for row in client.get("/api/v1/cases/", {"q": query, "page_size": 100}).json()["results"]}
+
+    for share in (0.9, 0.1):
+        monkeypatch.setattr("cases.selectors.cases_share_of_agencies", lambda ids, share=share: share)
+        results = {query: found(query) for query, _expected in SEARCHES}
+        if share == 0.9:
+            alone = results
+        else:
+            assert results == alone
+        assert all(hidden.pk not in ids for ids in results.values())
+    assert any(alone.values())
+
+
+def test_the_share_of_cases_comes_from_postgresql_statistics(officer):
+    """cases_share_of_agencies reads what ANALYZE found: 30 cases of one agency and 10 of another."""
+    from agencies.models import Agency
+    from cases.selectors import _share_cache, cases_share_of_agencies
+
+    first, second = Agency.objects.get(code="hung-yen-svhttdl"), Agency.objects.get(code="thai-binh-stttt")
+    cases = [case_make(actor=officer) for _ in range(40)]
+    Case.objects.filter(pk__in=[c.pk for c in cases[:30]]).update(agency=first)
+    Case.objects.filter(pk__in=[c.pk for c in cases[30:]]).update(agency=second)
+    others = Case.objects.exclude(pk__in=[c.pk for c in cases]).count()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    _share_cache.clear()
+    total = 40 + others
+    assert cases_share_of_agencies({first.pk}) == pytest.approx(30 / total, abs=0.02)
+    assert cases_share_of_agencies({first.pk, second.pk}) == pytest.approx(40 / total, abs=0.02)
+    _share_cache.clear()
 
 
 def test_an_empty_search_or_one_without_words_finds_only_codes():

@@ -3,7 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint messages bench
+.PHONY: install system run test lint messages bench
+
+# Debian packages the documents need: LibreOffice (DOCX → PDF/A, kept warm through unoserver and python3-uno),
+# metric-compatible fonts, poppler (pdfsig, pdffonts), SoftHSM2 and OpenSC (a PKCS#11 token), zbar (QR codes).
+DEBIAN_PACKAGES := libreoffice-writer-nogui python3-uno fonts-liberation poppler-utils softhsm2 opensc zbar-tools
+
+system:
+	@missing="$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	      (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null); \
+	  else echo "Install these Debian packages (as root): apt-get install $$missing"; fi; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: system $(VENV)/.installed
 
 # Quiet until the demo logins: migrations and the demo's tasks say nothing unless something fails.
 run: install

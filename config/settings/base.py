@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "simple_history",  # the agencies' and competences' change history, shown in the admin
     "worker",
     "agencies",
+    "documents",  # PDF from the DOCX, signature, verification (licensing, inspections and reports use it)
     "cases",
     "licensing",
     "inspections",

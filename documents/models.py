@@ -1,0 +1,1 @@
+"""What anyone may check about an issued document (the public verification page)."""

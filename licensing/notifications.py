@@ -106,27 +106,73 @@ def notifications_send(*, notification_ids) -> tuple[list[int], Exception | None
     if not pending:
         return [], None
     sent, error = [], None
+    handed = None  # the email handed over last, whose "sent" mark goes with the next email's "sending" mark
     try:
         with get_connection() as connection:  # one SMTP session for the batch (opened before any mark)
             for notification in pending:
-                email = notification_email(notification, connection)
-                if not _sending_mark(notification):
+                try:
+                    email = notification_email(notification, connection)
+                except Exception:
+                    _marks_step(sent=handed)
+                    raise
+                marked = _marks_step(sent=handed, sending=notification)
+                handed = None
+                if not marked:
                     continue  # another sender has it
                 try:
                     email.send()
                 except REFUSED:
                     _sending_unmark(notification)
                     raise
-                _sent_mark(notification)
+                handed = notification
                 sent.append(notification.pk)
+            _marks_step(sent=handed)
+            handed = None
     except Exception as exc:
         logger.warning("email: %s of %s sent, then: %s", len(sent), len(pending), exc)
         error = exc
     return sent, error
 
 
-def _sending_mark(notification: Notification) -> bool:
-    with transaction.atomic(durable=True):
+# One statement and one commit per email on PostgreSQL: the email handed over last is marked sent with its timeline
+# event, and the next one is marked "sending" (only if nobody else marked it). Each email still has its "sending"
+# mark committed before it leaves and its "sent" mark committed before the next one leaves (bench.pipeline: two
+# commits and five statements per email had made the emails most of a worker's time).
+_MARKS_SQL = """
+WITH done AS (
+    UPDATE licensing_notification SET sent_at = %(now)s WHERE id = %(sent)s RETURNING case_id, key, recipient, subject
+), event AS (
+    INSERT INTO cases_caseevent (case_id, actor_id, at, kind, action, from_state, to_state, before, after, note)
+    SELECT case_id, NULL, %(now)s, %(kind)s, split_part(key, ':', 1), '', '', '{}'::jsonb,
+           jsonb_build_object('to', recipient, 'subject', subject), ''
+    FROM done
+), marked AS (
+    UPDATE licensing_notification SET sending_at = %(now)s
+    WHERE id = %(sending)s AND sent_at IS NULL AND sending_at IS NULL RETURNING id
+)
+SELECT count(*) FROM marked
+"""
+
+
+def _marks_step(*, sent: Notification | None = None, sending: Notification | None = None) -> bool:
+    """In one transaction: `sent` marked sent (with its timeline event), `sending` marked "sending". Returns whether
+    `sending` got its mark (False: another sender has it, or none was given)."""
+    if sent is None and sending is None:
+        return False
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        with transaction.atomic(durable=True):
+            if sent is not None:
+                _sent_mark(sent, durable=False)
+            return sending is not None and _sending_mark(sending, durable=False)
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        cursor.execute(_MARKS_SQL, {"now": timezone.now(), "sent": sent.pk if sent else None,
+                                    "sending": sending.pk if sending else None, "kind": CaseEvent.Kind.NOTIFICATION})
+        return cursor.fetchone()[0] == 1
+
+
+def _sending_mark(notification: Notification, *, durable: bool = True) -> bool:
+    with transaction.atomic(durable=durable):
         return Notification.objects.filter(pk=notification.pk, sent_at__isnull=True, sending_at__isnull=True) \
             .update(sending_at=timezone.now()) == 1
 
@@ -136,8 +182,8 @@ def _sending_unmark(notification: Notification) -> None:
         Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(sending_at=None)
 
 
-def _sent_mark(notification: Notification, *, actor=None, confirmed: bool = False) -> None:
-    with transaction.atomic(durable=not confirmed):
+def _sent_mark(notification: Notification, *, actor=None, confirmed: bool = False, durable: bool = True) -> None:
+    with transaction.atomic(durable=durable and not confirmed):
         now = timezone.now()
         Notification.objects.filter(pk=notification.pk).update(sent_at=now)
         after = {"to": notification.recipient, "subject": notification.subject}

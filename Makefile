@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 .PHONY: install system run test lint messages bench
 
 # Debian packages the documents need: LibreOffice (DOCX → PDF/A, kept warm through unoserver and python3-uno),
-# metric-compatible fonts, poppler (pdfsig, pdffonts), SoftHSM2 and OpenSC (a PKCS#11 token), zbar (QR codes).
-DEBIAN_PACKAGES := libreoffice-writer-nogui python3-uno fonts-liberation poppler-utils softhsm2 opensc zbar-tools
+# metric-compatible fonts, poppler (pdfsig, pdffonts), SoftHSM2 and OpenSC (a PKCS#11 token), zbar (QR codes),
+# NSS tools (certutil: the trust store pdfsig checks signatures against).
+DEBIAN_PACKAGES := libreoffice-writer-nogui python3-uno fonts-liberation poppler-utils softhsm2 opensc zbar-tools libnss3-tools
 
 system:
 	@missing="$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \

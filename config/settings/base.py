@@ -214,6 +214,30 @@ UPLOAD_SLOTS_DIR = os.environ.get("UPLOAD_SLOTS_DIR", "")
 UPLOAD_GATE_MIN_BYTES = int(os.environ.get("UPLOAD_GATE_MIN_BYTES", str(256 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Documents: signing ---
+# The agency's key (documents/signing.py), first match wins: a PKCS#11 token (module path, token label, key label,
+# optional certificate label, PIN), else a PKCS#12 file and its password, else (DOCUMENTS_SIGNING_DEMO, on when
+# DEBUG) the demo CA made on first use in DOCUMENTS_DEMO_CA_DIR (default ~/.local/share/sttt-cases/demo-ca).
+DOCUMENTS_SIGNING_PKCS11_MODULE = os.environ.get("DOCUMENTS_SIGNING_PKCS11_MODULE", "")
+DOCUMENTS_SIGNING_PKCS11_TOKEN_LABEL = os.environ.get("DOCUMENTS_SIGNING_PKCS11_TOKEN_LABEL", "")
+DOCUMENTS_SIGNING_PKCS11_KEY_LABEL = os.environ.get("DOCUMENTS_SIGNING_PKCS11_KEY_LABEL", "")
+DOCUMENTS_SIGNING_PKCS11_CERT_LABEL = os.environ.get("DOCUMENTS_SIGNING_PKCS11_CERT_LABEL", "")
+DOCUMENTS_SIGNING_PKCS11_PIN = os.environ.get("DOCUMENTS_SIGNING_PKCS11_PIN", "")
+DOCUMENTS_SIGNING_PKCS12 = os.environ.get("DOCUMENTS_SIGNING_PKCS12", "")
+DOCUMENTS_SIGNING_PKCS12_PASSWORD = os.environ.get("DOCUMENTS_SIGNING_PKCS12_PASSWORD", "")
+# Intermediate CA certificates (PEM paths, comma-separated) a token or PKCS#12 file does not hold.
+DOCUMENTS_SIGNING_CHAIN = env_list("DOCUMENTS_SIGNING_CHAIN")
+DOCUMENTS_SIGNING_DEMO = env_bool("DOCUMENTS_SIGNING_DEMO", DEBUG)
+DOCUMENTS_DEMO_CA_DIR = os.environ.get("DOCUMENTS_DEMO_CA_DIR", "")
+# RFC 3161 timestamps on each signature when set (its root belongs in DOCUMENTS_TRUST_ROOTS).
+DOCUMENTS_TSA_URL = os.environ.get("DOCUMENTS_TSA_URL", "")
+DOCUMENTS_TSA_TIMEOUT = float(os.environ.get("DOCUMENTS_TSA_TIMEOUT_SECONDS", "10"))
+# Trust roots (PEM paths, comma-separated) signatures are validated against; the demo root is added in demo mode.
+# A signing certificate that chains to one of them gets its validation data embedded (PAdES B-LT); fetching
+# CRLs/OCSP at signing time is off unless asked for.
+DOCUMENTS_TRUST_ROOTS = env_list("DOCUMENTS_TRUST_ROOTS")
+DOCUMENTS_SIGNING_FETCH_REVOCATION = env_bool("DOCUMENTS_SIGNING_FETCH_REVOCATION", False)
+
 # --- API ---
 REST_FRAMEWORK = {
     # Token first, so an anonymous request gets 401 with WWW-Authenticate, not 403.

@@ -18,6 +18,7 @@ must not be what locks it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -27,18 +28,35 @@ from io import BytesIO
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError, load_certs_from_pemder
+from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 logger = logging.getLogger(__name__)
+
+
+class _NoFetchWarningFilter(logging.Filter):
+    """pyHanko warns at every signature that revocation data is not fetched; that is this module's choice
+    (DOCUMENTS_SIGNING_FETCH_REVOCATION), said once in the settings, not a per-document event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_NoFetchWarningFilter())
 
 
 class SigningUnavailable(Exception):
@@ -159,12 +177,35 @@ class _Credential:
         pass
 
 
+class _CachedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner parses its private key again for every signature, which OpenSSL 3's key checks make
+    cost ~60 ms for RSA; this one parses it once. RSA PKCS#1 v1.5 and ECDSA here, the rest through pyHanko."""
+
+    _parsed_key = None
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)["algorithm"].native
+        if mechanism not in ("rsassa_pkcs1v15", "sha256_rsa", "sha384_rsa", "sha512_rsa", "ecdsa",
+                             "sha256_ecdsa", "sha384_ecdsa", "sha512_ecdsa"):
+            return super().sign_raw(data, digest_algorithm)
+        if self._parsed_key is None:
+            self._parsed_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+        hash_algorithm = get_pyca_cryptography_hash(digest_algorithm)
+        if isinstance(self._parsed_key, RSAPrivateKey):
+            return self._parsed_key.sign(data, PKCS1v15(), hash_algorithm)
+        if isinstance(self._parsed_key, EllipticCurvePrivateKey):
+            return self._parsed_key.sign(data, ECDSA(hash_algorithm))
+        return super().sign_raw(data, digest_algorithm)
+
+
 class _Pkcs12Credential(_Credential):
     def __init__(self, source: _Source, extra_certs):
         try:
             data = Path(source.path).read_bytes()
-            self.signer = signers.SimpleSigner.load_pkcs12_data(
+            loaded = signers.SimpleSigner.load_pkcs12_data(
                 data, other_certs=extra_certs, passphrase=source.password.encode() or None)
+            self.signer = _CachedKeySigner(signing_key=loaded.signing_key, signing_cert=loaded.signing_cert,
+                                           cert_registry=loaded.cert_registry)
         except (OSError, ValueError) as error:
             raise SigningUnavailable(MSG_KEY_UNREADABLE, detail=f"PKCS#12 {source.path}: {error}") from error
         if self.signer.signing_cert is None:
@@ -172,7 +213,7 @@ class _Pkcs12Credential(_Credential):
         self.chain = list(self.signer.cert_registry)
 
 
-class _LockedPkcs11Signer(signers.PKCS11Signer):
+class _LockedPkcs11Signer(PKCS11Signer):
     """One signing operation at a time on the shared session."""
 
     def __init__(self, *args, session_lock: threading.Lock, **kwargs):
@@ -322,8 +363,7 @@ def pdf_sign(pdf: bytes, *, reason: str, location: str, signer_name: str) -> byt
                                         include_vri=False),
     )
     tsa_url = getattr(settings, "DOCUMENTS_TSA_URL", "")
-    timestamper = (RequestsHTTPTimeStamper(tsa_url, timeout=getattr(settings, "DOCUMENTS_TSA_TIMEOUT", 10))
-                   if tsa_url else None)
+    timestamper = _timestamper(tsa_url, float(getattr(settings, "DOCUMENTS_TSA_TIMEOUT", 10))) if tsa_url else None
     signer = signers.PdfSigner(metadata, signer=credential.signer, timestamper=timestamper)
     try:
         output = signer.sign_pdf(writer)
@@ -332,6 +372,13 @@ def pdf_sign(pdf: bytes, *, reason: str, location: str, signer_name: str) -> byt
     except Exception as error:
         _raise_classified(error, credential, tsa_url)
     return output.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def _timestamper(url: str, timeout: float) -> RequestsHTTPTimeStamper:
+    """One client per server: it keeps the sample token pyHanko sizes the signature with (else each signature
+    asks the server twice)."""
+    return RequestsHTTPTimeStamper(url, timeout=timeout)
 
 
 def _raise_classified(error: Exception, credential: _Credential, tsa_url: str):

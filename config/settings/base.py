@@ -214,6 +214,15 @@ UPLOAD_SLOTS_DIR = os.environ.get("UPLOAD_SLOTS_DIR", "")
 UPLOAD_GATE_MIN_BYTES = int(os.environ.get("UPLOAD_GATE_MIN_BYTES", str(256 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Documents: PDF ---
+# DOCX → PDF/A-2b (documents/pdf.py): LibreOffice's soffice, the python that has python3-uno (Debian's), where each
+# process's converter keeps its LibreOffice profile, pipe name and log (a fresh temporary directory under it; default
+# the system's temporary directory), and after how many documents a converter starts LibreOffice afresh.
+DOCUMENTS_SOFFICE = os.environ.get("DOCUMENTS_SOFFICE", "soffice")
+DOCUMENTS_UNO_PYTHON = os.environ.get("DOCUMENTS_UNO_PYTHON", "/usr/bin/python3")
+DOCUMENTS_PDF_WORK_DIR = os.environ.get("DOCUMENTS_PDF_WORK_DIR", "")
+DOCUMENTS_PDF_RESTART_AFTER = int(os.environ.get("DOCUMENTS_PDF_RESTART_AFTER", "500"))
+
 # --- Documents: signing ---
 # The agency's key (documents/signing.py), first match wins: a PKCS#11 token (module path, token label, key label,
 # optional certificate label, PIN), else a PKCS#12 file and its password, else (DOCUMENTS_SIGNING_DEMO, on when

@@ -8,9 +8,10 @@ Where the key comes from, first match wins:
 Otherwise nothing is signed. DOCUMENTS_TSA_URL adds an RFC 3161 timestamp to each signature.
 
 `pdf_sign` returns a complete signed PDF or raises `SigningUnavailable`; it never returns a half-signed file.
-Keys are loaded once per process and reused. A PKCS#11 session is opened once per process (again after a fork)
-and its signing operation is serialised by a lock, since PKCS#11 forbids two operations at once on one session;
-everything else (PDF writing, hashing, timestamp requests) runs in parallel. A PIN the token refused is not tried
+Keys are loaded once per process and reused by all threads. A PKCS#11 session is opened once per process (again
+after a fork: the child initialises the module anew) and shared; python-pkcs11 serialises the operations on a
+session with its own lock (PKCS#11 allows one active operation per session), and everything else (PDF writing,
+hashing, timestamp requests) runs in parallel. A PIN the token refused is not tried
 again until the configuration changes: a real token locks itself after a few wrong PINs, and retries of a task
 must not be what locks it.
 """
@@ -213,20 +214,6 @@ class _Pkcs12Credential(_Credential):
         self.chain = list(self.signer.cert_registry)
 
 
-class _LockedPkcs11Signer(PKCS11Signer):
-    """One signing operation at a time on the shared session."""
-
-    def __init__(self, *args, session_lock: threading.Lock, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._session_lock = session_lock
-
-    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
-        if dry_run:
-            return await super().async_sign_raw(data, digest_algorithm, dry_run=True)
-        with self._session_lock:
-            return await super().async_sign_raw(data, digest_algorithm)
-
-
 _refused_pins: set[tuple[str, str, str]] = set()
 
 
@@ -238,7 +225,6 @@ class _Pkcs11Credential(_Credential):
         refusal_key = (source.path, source.token_label, hashlib.sha256(source.password.encode()).hexdigest())
         if refusal_key in _refused_pins:
             raise SigningUnavailable(MSG_PIN_REFUSED, detail="PIN refused before; not tried again", retryable=False)
-        self.lock = threading.Lock()
         try:
             library = pkcs11.lib(source.path)
             if _Pkcs11Credential._library_pid.get(source.path) not in (None, os.getpid()):
@@ -264,11 +250,10 @@ class _Pkcs11Credential(_Credential):
                                      detail=f"PKCS#11 {source.path} {source.token_label}: {type(error).__name__} {error}"
                                      ) from error
         try:
-            self.signer = _LockedPkcs11Signer(
+            self.signer = PKCS11Signer(
                 self.session, cert_label=source.cert_label or source.key_label, key_label=source.key_label,
-                ca_chain=extra_certs, other_certs_to_pull=None, session_lock=self.lock)
-            with self.lock:
-                self.signer._load_objects()  # the certificate and key handle, now rather than under a signing
+                ca_chain=extra_certs, other_certs_to_pull=None)
+            self.signer._load_objects()  # the certificate and key handle now, before threads share the signer
         except (p11e.PKCS11Error, SigningError) as error:
             self.close()
             raise SigningUnavailable(MSG_KEY_UNREADABLE,
@@ -300,7 +285,10 @@ def _credential() -> _Credential:
         credential = _credentials.get(key)
         if credential is not None:
             return credential
-        for stale_key in [k for k in _credentials if k[0] == source or k[3] != os.getpid()]:
+        # The same key before (a renewed file), another process's (fork), or the same token under another PIN or
+        # label: a token's login is shared by all of a process's sessions, so the old session must go first.
+        for stale_key in [k for k in _credentials if k[3] != os.getpid() or k[0] == source
+                          or (source.kind == "pkcs11" and (k[0].kind, k[0].path) == ("pkcs11", source.path))]:
             stale = _credentials.pop(stale_key)
             if stale_key[3] == os.getpid():
                 stale.close()

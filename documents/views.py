@@ -12,6 +12,7 @@ one, a 429 page with Retry-After. The counts live in the shared cache (Redis in 
 throttle's do (cases/security.py), so that they hold across the server's workers.
 """
 
+import functools
 import hashlib
 import io
 import logging
@@ -25,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from rest_framework.settings import api_settings
 
 from .codes import code_format, code_normalise
@@ -37,6 +38,18 @@ LOOKUPS_PER_WINDOW_DEFAULT = 30
 UPLOADS_PER_WINDOW_DEFAULT = 10
 WINDOW_SECONDS_DEFAULT = 60
 UPLOAD_MAX_BYTES_DEFAULT = 10 * 1024 * 1024
+
+
+def _unlisted(view):
+    """Kept out of search engines: a page names a document's holder, for whoever holds its code, not for an index."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapped
 
 
 def _setting(name: str, default: int) -> int:
@@ -102,6 +115,7 @@ def _form(request, *, code_error: str = "", upload_error: str = "", typed: str =
     return render(request, "documents/verify_form.html", context, status=status)
 
 
+@_unlisted
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def verify(request):
@@ -117,8 +131,9 @@ def verify(request):
     return redirect("documents:verify-detail", code=code_format(code))
 
 
+@_unlisted
 @never_cache
-@require_GET
+@require_safe
 def verify_detail(request, code: str):
     retry_after = _throttled(request, "lookup")
     if retry_after is not None:
@@ -134,8 +149,9 @@ def verify_detail(request, code: str):
     return render(request, "documents/verify_detail.html", {"document": document})
 
 
+@_unlisted
 @never_cache
-@require_GET
+@require_safe
 def verify_pdf(request, code: str):
     retry_after = _throttled(request, "lookup")
     if retry_after is not None:

@@ -165,6 +165,7 @@ def test_a_valid_document_shows_what_it_prints_to_someone_signed_out(visitor, ag
     assert "licensing.issueddocument" not in response.content.decode()
     assert "documents/signed" not in response.content.decode()
     assert response["Cache-Control"].startswith("max-age=0")
+    assert response["X-Robots-Tag"] == "noindex, nofollow"  # holders' names stay out of search engines
 
     download = visitor.get(f"{url}pdf/")
     assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
@@ -395,3 +396,28 @@ def test_the_pages_read_on_a_phone_and_a_laptop_with_no_violation(licence_signed
         page.screenshot(path=f"/tmp/sttt-screens/verify-result-{width}.png", full_page=True)
         assert not problems, problems
         context.close()
+
+
+# --- The admin -----------------------------------------------------------------------------------------------
+
+
+def test_the_admin_finds_a_document_by_its_printed_code_and_changes_nothing(client, agency):
+    from .factories import UserFactory
+
+    document = issued(agency)
+    other = issued(agency, number="13/GP-SVHTTDL")
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    found = client.get("/admin/documents/verifiabledocument/", {"q": document.code_printed.lower()})
+    assert found.status_code == 200
+    assert list(found.context["cl"].result_list) == [document]
+    by_number = client.get("/admin/documents/verifiabledocument/", {"q": "13/GP"})
+    assert list(by_number.context["cl"].result_list) == [other]
+    page = client.get(f"/admin/documents/verifiabledocument/{document.pk}/change/")
+    assert page.status_code == 200 and document.sha256 in page.content.decode()
+    assert 'name="status"' not in page.content.decode()  # read only: a status changes with its decision
+    assert client.post(f"/admin/documents/verifiabledocument/{document.pk}/change/",
+                       {"status": "revoked"}).status_code == 403
+    assert client.get("/admin/documents/verifiabledocument/add/").status_code == 403
+    document.refresh_from_db()
+    assert document.status == "valid"

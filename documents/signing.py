@@ -44,6 +44,7 @@ from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementP
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathError, PathValidationError
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ MSG_KEY_UNREADABLE = _("The agency's signing key or certificate could not be rea
 MSG_TOKEN_ABSENT = _("The agency's signing token is not available.")
 MSG_PIN_REFUSED = _("The agency's signing token refused the PIN.")
 MSG_TSA_DOWN = _("The timestamp server could not be reached or gave no valid timestamp.")
+MSG_TSA_UNTRUSTED = _("The timestamp server's certificate is not issued by a trusted authority.")
 MSG_BAD_PDF = _("The document is not a PDF that can be signed.")
 MSG_FAILED = _("The document could not be signed.")
 
@@ -224,7 +226,7 @@ class _Pkcs11Credential(_Credential):
 
         refusal_key = (source.path, source.token_label, hashlib.sha256(source.password.encode()).hexdigest())
         if refusal_key in _refused_pins:
-            raise SigningUnavailable(MSG_PIN_REFUSED, detail="PIN refused before; not tried again", retryable=False)
+            raise SigningUnavailable(MSG_PIN_REFUSED, detail="PIN refused before; not tried again")
         try:
             library = pkcs11.lib(source.path)
             if _Pkcs11Credential._library_pid.get(source.path) not in (None, os.getpid()):
@@ -239,11 +241,11 @@ class _Pkcs11Credential(_Credential):
             self.session = token.open(user_pin=source.password or None)
         except p11e.PinIncorrect as error:
             _refused_pins.add(refusal_key)
-            raise SigningUnavailable(MSG_PIN_REFUSED, detail=f"PKCS#11 {source.token_label}: PIN incorrect",
-                                     retryable=False) from error
+            raise SigningUnavailable(MSG_PIN_REFUSED, detail=f"PKCS#11 {source.token_label}: PIN incorrect"
+                                     ) from error
         except (p11e.PinLocked, p11e.PinExpired, p11e.PinInvalid, p11e.PinLenRange) as error:
-            raise SigningUnavailable(MSG_PIN_REFUSED, detail=f"PKCS#11 {source.token_label}: {type(error).__name__}",
-                                     retryable=False) from error
+            raise SigningUnavailable(MSG_PIN_REFUSED, detail=f"PKCS#11 {source.token_label}: {type(error).__name__}"
+                                     ) from error
         except (p11e.PKCS11Error, RuntimeError, OSError) as error:
             # RuntimeError/OSError: the module itself cannot be loaded
             raise SigningUnavailable(MSG_TOKEN_ABSENT,
@@ -381,6 +383,10 @@ def _raise_classified(error: Exception, credential: _Credential, tsa_url: str):
             _credential_forget(credential)
             raise SigningUnavailable(MSG_TOKEN_ABSENT, detail=f"PKCS#11: {type(cause).__name__} {cause}") from error
         cause = cause.__cause__ or cause.__context__
+    if tsa_url and credential.embed_validation and isinstance(error, (PathError, PathValidationError)):
+        # the signer's own chain was checked when its key was loaded: the path that failed is the TSA's
+        raise SigningUnavailable(MSG_TSA_UNTRUSTED, detail=f"TSA {tsa_url}: {error} (add its root to "
+                                 "DOCUMENTS_TRUST_ROOTS)") from error
     if tsa_url and "timestamp" in str(error).lower():
         raise SigningUnavailable(MSG_TSA_DOWN, detail=f"TSA {tsa_url}: {error}") from error
     logger.exception("documents: signing failed")

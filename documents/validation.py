@@ -58,13 +58,21 @@ def pdf_signature_check(pdf: bytes) -> SignatureCheck:
     if not signatures:
         return _unsigned(_("The PDF carries no digital signature."))
 
-    context_roots = trust_roots_load()
+    roots = trust_roots_load()
     intact = trusted = True
     statuses = []
+    trusted_then = False
     for signature in signatures:
-        context = ValidationContext(trust_roots=context_roots, allow_fetching=False, revocation_mode="soft-fail")
         try:
-            status = validate_pdf_signature(signature, signer_validation_context=context)
+            status = _validate(signature, roots)
+            status_trusted = status.trusted and not status.revoked
+            if status.intact and status.valid and not status_trusted and _timestamp_ok(status):
+                # An agency certificate lives 1-3 years, a licence longer: a signature timestamped while the
+                # certificates were valid stays trusted (the timestamp token trusted at its own time too).
+                then = _validate(signature, roots, moment=status.timestamp_validity.timestamp)
+                status_trusted = bool(then.trusted and not then.revoked and then.timestamp_validity is not None
+                                      and then.timestamp_validity.trusted)
+                trusted_then = trusted_then or status_trusted
         except Exception as error:  # noqa: BLE001 - a damaged signature is an invalid one, not a crash
             logger.info("documents: signature %s could not be validated: %s", signature.field_name, error)
             statuses.append(None)
@@ -72,7 +80,7 @@ def pdf_signature_check(pdf: bytes) -> SignatureCheck:
             continue
         statuses.append(status)
         intact = intact and status.intact and status.valid
-        trusted = trusted and status.trusted and not status.revoked
+        trusted = trusted and status_trusted
 
     last, last_signature = statuses[-1], signatures[-1]
     if last is None:
@@ -83,9 +91,8 @@ def pdf_signature_check(pdf: bytes) -> SignatureCheck:
     covers = last.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
         last.coverage == SignatureCoverageLevel.ENTIRE_REVISION
         and last.modification_level is not None and last.modification_level <= ModificationLevel.LTA_UPDATES)
-    timestamp = last.timestamp_validity
-    timestamped = bool(timestamp is not None and timestamp.intact and timestamp.valid)
-    signed_at = timestamp.timestamp if timestamped else last.signer_reported_dt
+    timestamped = _timestamp_ok(last)
+    signed_at = last.timestamp_validity.timestamp if timestamped else last.signer_reported_dt
     signer = _common_name(last.signing_cert)
 
     if not intact:
@@ -95,6 +102,9 @@ def pdf_signature_check(pdf: bytes) -> SignatureCheck:
     elif not trusted:
         summary = _("The document is unchanged since it was signed, but the signer's certificate is not issued "
                     "by a trusted authority.")
+    elif trusted_then:
+        summary = _("The signature is valid: the document is unchanged since %(signer)s signed it, and the "
+                    "certificate was valid at the time of the signature's timestamp.") % {"signer": signer}
     else:
         summary = _("The signature is valid: the document is unchanged since %(signer)s signed it.") % {
             "signer": signer}
@@ -107,3 +117,17 @@ def _has_cert(signature) -> bool:
         return signature.signer_cert is not None
     except Exception:  # noqa: BLE001
         return False
+
+
+def _validate(signature, roots, *, moment: datetime | None = None):
+    def context():
+        return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail", moment=moment,
+                                 retroactive_revinfo=moment is not None)
+
+    return validate_pdf_signature(signature, signer_validation_context=context(), ts_validation_context=context())
+
+
+def _timestamp_ok(status) -> bool:
+    """The signature carries an RFC 3161 timestamp whose token is intact and cryptographically valid."""
+    timestamp = status.timestamp_validity
+    return bool(timestamp is not None and timestamp.intact and timestamp.valid)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
 import pytest
+import time_machine
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
@@ -259,7 +260,6 @@ def test_wrong_pin_or_absent_token_raise_signing_unavailable(with_token):
     with pytest.raises(SigningUnavailable) as raised:
         _sign()
     assert str(raised.value) == "The agency's signing token refused the PIN."
-    assert raised.value.retryable is False
     # Not tried on the token again: a real token locks after a few wrong PINs
     with pytest.raises(SigningUnavailable, match="refused the PIN") as again:
         _sign()
@@ -282,6 +282,35 @@ def test_local_tsa_timestamps_the_signature(with_pkcs12, tsa):
     check = pdf_signature_check(signed)
     assert check.timestamped and check.intact and check.trusted and check.covers_whole_file
     assert abs(check.signed_at - datetime.now(UTC)) < timedelta(minutes=2)
+
+
+def test_timestamped_signature_stays_trusted_after_the_certificates_expire(with_pkcs12, tsa):
+    """The test certificates live 90 days (the root a year): 400 days on, an untimestamped signature is no longer
+    trusted, a timestamped one is (validated at its timestamp's time)."""
+    plain = _sign()
+    with_pkcs12.DOCUMENTS_TSA_URL = tsa.url
+    stamped = _sign()
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=400), tick=False):
+        expired = pdf_signature_check(plain)
+        assert expired.intact and not expired.trusted
+        later = pdf_signature_check(stamped)
+        assert later.intact and later.timestamped and later.trusted
+        assert "time of the signature's timestamp" in later.summary
+
+
+def test_tsa_outside_the_trust_roots_raises_signing_unavailable(with_pkcs12, pki):
+    other_ca = TestCA(pki["dir"] / f"other-ca-{os.getpid()}-{time.monotonic_ns()}", "Another root")
+    foreign = TimestampServer(other_ca.issue("Foreign TSA", timestamping=True), [other_ca.cert])
+    try:
+        with_pkcs12.DOCUMENTS_TSA_URL = foreign.url
+        with pytest.raises(SigningUnavailable) as raised:
+            _sign()
+        assert str(raised.value) == "The timestamp server's certificate is not issued by a trusted authority."
+        assert "DOCUMENTS_TRUST_ROOTS" in raised.value.detail
+        with_pkcs12.DOCUMENTS_TRUST_ROOTS = [str(pki["ca"].root_pem), str(other_ca.root_pem)]
+        assert pdf_signature_check(_sign()).timestamped
+    finally:
+        foreign.stop()
 
 
 def test_tsa_down_raises_signing_unavailable_and_nothing_is_returned(with_pkcs12):

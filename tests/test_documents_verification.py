@@ -8,6 +8,7 @@ one byte changed and it neither matches nor validates. Each test comes from its 
 that the throttle's counts (in the shared cache, which outlives a test) never reach another test.
 """
 
+import hashlib
 import io
 import random
 import re
@@ -145,6 +146,32 @@ def test_each_reserved_document_gets_its_own_code_and_a_retry_finds_its_reservat
     retried = services.verifiable_complete(code=first.code, pdf=pdf_printing("second signature"))
     assert retried.sha256 == done.sha256 == verifiable_by_sha256(done.sha256).sha256
     assert VerifiableDocument.objects.filter(reference="licensing.issueddocument:1").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_attempts_of_one_issue_at_once_make_one_document_with_one_pdf():
+    """Two workers running the same issue task at the same moment (a redelivered message): one row, and the PDF
+    of whichever completed first stays the document for both."""
+    from .support_concurrency import run_together
+
+    agency = Agency.objects.get(code="hung-yen-svhttdl")
+
+    def reserve():
+        return services.verifiable_reserve(issuer=agency, kind=KIND, number_text="05/GP-SVHTTDL",
+                                           issued_on=date(2026, 12, 2), reference="licensing.issueddocument:5")
+
+    reserved = run_together([reserve] * 4)
+    assert not [r for r in reserved if isinstance(r, BaseException)], reserved
+    assert len({r.code for r in reserved}) == 1
+    code = reserved[0].code
+    completed = run_together([lambda n=n: services.verifiable_complete(code=code, pdf=pdf_printing(f"attempt {n}"))
+                              for n in range(4)])
+    assert not [r for r in completed if isinstance(r, BaseException)], completed
+    assert len({r.sha256 for r in completed}) == 1
+    stored = VerifiableDocument.objects.get(reference="licensing.issueddocument:5")
+    with stored.pdf.open("rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == stored.sha256 == completed[0].sha256
+    assert VerifiableDocument.objects.filter(number_text="05/GP-SVHTTDL").count() == 1
 
 
 # --- The page of a code --------------------------------------------------------------------------------------
@@ -372,6 +399,8 @@ def test_the_pages_read_on_a_phone_and_a_laptop_with_no_violation(licence_signed
                 and problems.append(message.text))
         page.on("pageerror", lambda error, problems=problems: problems.append(str(error)))
         page.goto(f"{live_server.url}/verify/")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{width}px: the form is {overflow}px wider than the screen"
         page.fill("#verify-code", old.code.lower())
         page.click("form.verify-code button[type=submit]")
         page.wait_for_url(f"{live_server.url}/verify/{old.code_printed}/")

@@ -32,7 +32,8 @@ from rest_framework.settings import api_settings
 from .codes import code_format, code_normalise
 from .selectors import verifiable_by_sha256, verifiable_public
 
-logger = logging.getLogger("sttt.security")
+logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("sttt.security")  # throttled addresses, as for sign-ins
 
 LOOKUPS_PER_WINDOW_DEFAULT = 30
 UPLOADS_PER_WINDOW_DEFAULT = 10
@@ -90,8 +91,8 @@ def _throttled(request, scope: str) -> int | None:
     if count <= limit:
         return None
     if count == limit + 1:
-        logger.warning("verification throttled from now on: ip=%s scope=%s requests=%d window=%ss", ip, scope,
-                       count, window, extra={"client_ip": ip, "scope": scope, "throttled": True})
+        security_logger.warning("verification throttled from now on: ip=%s scope=%s requests=%d window=%ss",
+                                ip, scope, count, window, extra={"client_ip": ip, "scope": scope, "throttled": True})
     started = float(cache.get(f"{key}:start") or now)
     return max(1, math.ceil(started + window - now))
 
@@ -203,7 +204,7 @@ def _verify_upload(request):
     document = verifiable_by_sha256(digest)
     if document is None and not _pdf_readable(data):
         return _form(request, status=400, upload_error=_("The PDF could not be read: it is damaged or is not a PDF."))
-    # Helper module of the same app, imported here so that the pages load even while it is being changed.
+    # Imported on the first upload: pyHanko is heavy, and a web worker that only shows pages never needs it.
     from .validation import pdf_signature_check
 
     try:

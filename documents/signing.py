@@ -23,6 +23,7 @@ import functools
 import hashlib
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from io import BytesIO
@@ -175,6 +176,12 @@ class _Credential:
     signer: signers.Signer
     embed_validation: bool = False
     chain: list[asn1_x509.Certificate]
+    reserved_sizes: dict[tuple, int]  # (TSA URL, B-LT) -> /Contents size of the first signature
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        instance.reserved_sizes = {}
+        return instance
 
     def close(self) -> None:
         pass
@@ -355,13 +362,41 @@ def pdf_sign(pdf: bytes, *, reason: str, location: str, signer_name: str) -> byt
     tsa_url = getattr(settings, "DOCUMENTS_TSA_URL", "")
     timestamper = _timestamper(tsa_url, float(getattr(settings, "DOCUMENTS_TSA_TIMEOUT", 10))) if tsa_url else None
     signer = signers.PdfSigner(metadata, signer=credential.signer, timestamper=timestamper)
+    # pyHanko sizes the signature by making a dummy one first (half the cost of a signature); the size it chose
+    # for the first document of a key, TSA and mode is reused, and estimated again should it ever be too small.
+    size_key = (tsa_url, context is not None)
+    reserved = credential.reserved_sizes.get(size_key)
     try:
-        output = signer.sign_pdf(writer)
+        try:
+            output = signer.sign_pdf(writer, bytes_reserved=reserved)
+        except SigningError as error:
+            if reserved is None or "larger than expected" not in str(error):
+                raise
+            credential.reserved_sizes.pop(size_key, None)
+            reserved = None
+            output = signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False))
     except TimestampRequestError as error:
         raise SigningUnavailable(MSG_TSA_DOWN, detail=f"TSA {tsa_url}: {error}") from error
     except Exception as error:
         _raise_classified(error, credential, tsa_url)
-    return output.getvalue()
+    signed = output.getvalue()
+    if reserved is None:
+        size = _contents_size(signed)
+        if size:
+            credential.reserved_sizes[size_key] = size
+    return signed
+
+
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _contents_size(signed: bytes) -> int | None:
+    """The hex characters reserved for the last signature's /Contents: the gap in its /ByteRange, less < and >."""
+    ranges = _BYTE_RANGE.findall(signed[-200_000:])
+    if not ranges:
+        return None
+    start, first, second_start, _length = (int(n) for n in ranges[-1])
+    return second_start - (start + first) - 2
 
 
 @functools.lru_cache(maxsize=4)

@@ -187,6 +187,19 @@ def test_signer_outside_the_trust_roots_is_intact_but_not_trusted(with_pkcs12, p
     assert "/DSS" not in PdfReader(BytesIO(signed)).trailer["/Root"]
 
 
+def test_signature_space_learnt_from_the_first_document_is_estimated_again_when_too_small(with_pkcs12):
+    first = _sign()
+    credential = signing._credential()
+    (size_key, learnt), = credential.reserved_sizes.items()
+    assert learnt == signing._contents_size(first) and learnt > 2000
+    second = _sign()
+    assert signing._contents_size(second) == learnt  # reused, not estimated again
+    credential.reserved_sizes[size_key] = 1000  # far too small for a CMS with a certificate chain
+    third = _sign()
+    assert pdf_signature_check(third).trusted
+    assert credential.reserved_sizes[size_key] == signing._contents_size(third) > 2000
+
+
 def test_unsigned_and_garbage_inputs_say_so_without_raising(no_key):
     unsigned = pdf_signature_check(_blank_pdf())
     assert (unsigned.signed, unsigned.intact, unsigned.trusted) == (False, False, False)

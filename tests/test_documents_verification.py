@@ -13,10 +13,11 @@ import io
 import random
 import re
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
@@ -25,7 +26,7 @@ from documents import services
 from documents.codes import ALPHABET, code_format, code_generate, code_normalise
 from documents.models import VerifiableDocument
 from documents.qr import qr_png, qr_svg, verification_url
-from documents.selectors import verifiable_by_sha256, verifiable_public
+from documents.selectors import verifiable_by_sha256, verifiable_public, verifiable_signed_count
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +147,12 @@ def test_each_reserved_document_gets_its_own_code_and_a_retry_finds_its_reservat
     retried = services.verifiable_complete(code=first.code, pdf=pdf_printing("second signature"))
     assert retried.sha256 == done.sha256 == verifiable_by_sha256(done.sha256).sha256
     assert VerifiableDocument.objects.filter(reference="licensing.issueddocument:1").count() == 1
+    # the report's count of signed documents: the signed one, once; the reserved one not at all
+    now = timezone.now()
+    window = {"start": now - timedelta(hours=1), "end": now + timedelta(hours=1)}
+    assert verifiable_signed_count(issuer_ids=[agency.pk], **window) == 1
+    assert verifiable_signed_count(issuer_ids=[agency.pk], start=window["end"], end=window["end"] + timedelta(1)) == 0
+    assert verifiable_signed_count(issuer_ids=[0], **window) == 0
 
 
 @pytest.mark.django_db(transaction=True)

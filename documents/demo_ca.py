@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,18 +70,17 @@ def demo_credentials_ensure() -> Path:
 
 def demo_credentials() -> DemoCredentials:
     directory = demo_ca_dir()
+    existing = _read(directory)
+    if existing is not None:
+        return existing
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     paths = DemoCredentials(directory / PKCS12_NAME, b"", directory / ROOT_NAME)
     password_path = directory / PASSWORD_NAME
-    if _complete(directory):
-        existing = _read(directory)
-        if existing is not None:
-            return existing
     with open(directory / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             # Another process may have made them while this one waited for the lock.
-            existing = _read(directory) if _complete(directory) else None
+            existing = _read(directory)
             if existing is not None:
                 return existing
             root_key, root_cert = _root_load_or_make(directory)
@@ -97,24 +97,37 @@ def demo_credentials() -> DemoCredentials:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _complete(directory: Path) -> bool:
-    return all((directory / name).exists() for name in (ROOT_NAME, PKCS12_NAME, PASSWORD_NAME))
+# (directory, the bundle's and password's mtimes) -> (credentials, certificate's end): every signature in demo
+# mode asks for the credentials, and opening a PKCS#12 bundle costs tens of milliseconds.
+_read_cache: dict[tuple, tuple[DemoCredentials, datetime]] = {}
 
 
 def _read(directory: Path) -> DemoCredentials | None:
     """The stored credentials, or None when they are unreadable or the certificate is near its end."""
     try:
-        password = (directory / PASSWORD_NAME).read_bytes().strip()
-        _key, cert, _cas = pkcs12.load_key_and_certificates((directory / PKCS12_NAME).read_bytes(), password)
-    except (OSError, ValueError):
+        stamp = (str(directory), (directory / PKCS12_NAME).stat().st_mtime_ns,
+                 (directory / PASSWORD_NAME).stat().st_mtime_ns, (directory / ROOT_NAME).stat().st_mtime_ns)
+    except OSError:
         return None
-    if cert is None or cert.not_valid_after_utc - datetime.now(UTC) < AGENCY_RENEW_BEFORE:
+    cached = _read_cache.get(stamp)
+    if cached is None:
+        try:
+            password = (directory / PASSWORD_NAME).read_bytes().strip()
+            _key, cert, _cas = pkcs12.load_key_and_certificates((directory / PKCS12_NAME).read_bytes(), password)
+        except (OSError, ValueError):
+            return None
+        if cert is None:
+            return None
+        cached = (DemoCredentials(directory / PKCS12_NAME, password, directory / ROOT_NAME), cert.not_valid_after_utc)
+        _read_cache[stamp] = cached
+    credentials, not_after = cached
+    if not_after - datetime.now(UTC) < AGENCY_RENEW_BEFORE:
         return None
-    return DemoCredentials(directory / PKCS12_NAME, password, directory / ROOT_NAME)
+    return credentials
 
 
 def _write_atomic(path: Path, data: bytes, *, mode: int) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, data)

@@ -339,6 +339,16 @@ def _subject(cert: x509.Certificate, oid) -> str:
     return cert.subject.get_attributes_for_oid(oid)[0].value
 
 
+def _demo_in_child(queue, start):
+    from documents.demo_ca import demo_credentials
+
+    start.wait(timeout=30)
+    try:
+        queue.put(("ok", demo_credentials().password.decode()))
+    except Exception as error:  # noqa: BLE001 - reported to the parent
+        queue.put(("error", repr(error)))
+
+
 def test_demo_ca_made_once_says_demo_and_signs_in_demo_mode(no_key, tmp_path):
     from documents.demo_ca import demo_credentials, demo_credentials_ensure
 
@@ -349,6 +359,21 @@ def test_demo_ca_made_once_says_demo_and_signs_in_demo_mode(no_key, tmp_path):
     assert len({(m.pkcs12, m.password) for m in made}) == 1
     path = demo_credentials_ensure()
     assert path == made[0].pkcs12 and path.parent == tmp_path / "demo-ca"
+
+    # Two processes at once, on a fresh directory (the file lock, not this process's memory, keeps them to one CA)
+    no_key.DOCUMENTS_DEMO_CA_DIR = str(tmp_path / "demo-ca-2")
+    context = multiprocessing.get_context("fork")
+    queue, start = context.Queue(), context.Event()
+    children = [context.Process(target=_demo_in_child, args=(queue, start)) for _n in range(2)]
+    for child in children:
+        child.start()
+    start.set()
+    answers = [queue.get(timeout=60) for _child in children]
+    for child in children:
+        child.join(timeout=30)
+    assert answers[0] == answers[1] and answers[0][0] == "ok", answers
+    assert demo_credentials().password.decode() == answers[0][1]
+    no_key.DOCUMENTS_DEMO_CA_DIR = str(tmp_path / "demo-ca")
     stored = path.read_bytes()
     assert demo_credentials_ensure() == path and path.read_bytes() == stored  # reused, not made again
     assert oct((tmp_path / "demo-ca" / "agency.p12.password").stat().st_mode & 0o777) == "0o600"

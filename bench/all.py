@@ -23,6 +23,7 @@ BENCHMARKS = [
     ["bench.framework_floor", "--seconds", "10", "--rounds", "2"],
     ["bench.export_memory", "--cases", "100000"],
     ["bench.photo_bomb", "--rounds", "3", "--seconds", "6"],
+    ["bench.pdf_render", "--licences", "200"],  # DOCX → PDF/A-2b with a warm LibreOffice (documents/pdf.py)
     ["bench.pipeline", "--applications", "10000"],  # last: it adds 10,000 cases to the database
 ]
 

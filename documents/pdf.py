@@ -85,7 +85,7 @@ class _WarmUnavailable(Exception):
 
 def _settings() -> dict:
     """DOCUMENTS_* from Django's settings; the defaults when there are none (a script without Django)."""
-    values = {"soffice": "soffice", "uno_python": "/usr/bin/python3", "work_dir": "", "restart_after": 500}
+    values = {"soffice": "soffice", "uno_python": "/usr/bin/python3", "work_dir": "", "restart_after": 200}
     try:
         from django.conf import settings
         from django.core.exceptions import ImproperlyConfigured
@@ -172,8 +172,11 @@ class _WarmConverter:
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
         self.directory: Path | None = None
+        self.pipe: str | None = None
         self.office_pid: int | None = None
+        self.sockets: list[str] = []  # the socket files LibreOffice made in /tmp (its named pipes)
         self.converted = 0
+        self.starts = 0  # LibreOffices this converter has started (restarts included)
 
     # Public to tests and the benchmark: the worker's and LibreOffice's process ids (None when not running).
     @property
@@ -225,8 +228,9 @@ class _WarmConverter:
             "import runpy, sys; sys.path.insert(0, sys.argv[1]); "
             "runpy.run_path(sys.argv[2], run_name='__sttt_uno_worker__')"
         )
+        pipe = f"sttt-pdf-{os.getpid()}-{uuid.uuid4().hex}"
         arguments = [uno_python, "-E", "-s", "-c", bootstrap, str(directory / "lib"), str(Path(__file__).resolve()),
-                     soffice, str(directory), f"sttt-pdf-{os.getpid()}-{uuid.uuid4().hex}"]
+                     soffice, str(directory), pipe]
         log = open(directory / "worker.log", "wb")
         try:
             # Its own session: the worker, oosplash and soffice.bin form one process group, killed together.
@@ -237,7 +241,8 @@ class _WarmConverter:
             raise _WarmUnavailable(f"cannot run {uno_python}: {exc}") from None
         finally:
             log.close()
-        self.process, self.directory, self.converted = process, directory, 0
+        self.process, self.directory, self.pipe, self.converted = process, directory, pipe, 0
+        self.starts += 1
         os.set_blocking(process.stdin.fileno(), False)
         try:
             kind, payload = self._read_frame(min(deadline, time.monotonic() + START_TIMEOUT))
@@ -255,7 +260,8 @@ class _WarmConverter:
         if kind != b"R":
             self.stop()
             raise PdfRenderError(f"LibreOffice worker answered {kind!r} instead of ready")
-        self.office_pid = json.loads(payload)["office_pid"]
+        ready = json.loads(payload)
+        self.office_pid, self.sockets = ready["office_pid"], ready["sockets"]
 
     def _exchange(self, docx: bytes, deadline: float) -> bytes:
         self._write(_LENGTH.pack(len(docx)) + docx, deadline)
@@ -320,8 +326,8 @@ class _WarmConverter:
 
     def stop(self) -> None:
         """Kill the worker's process group (worker, LibreOffice) and remove its directory."""
-        process, directory = self.process, self.directory
-        self.process, self.directory, self.office_pid = None, None, None
+        process, directory, pipe, sockets = self.process, self.directory, self.pipe, self.sockets
+        self.process, self.directory, self.pipe, self.office_pid, self.sockets = None, None, None, None, []
         if process is not None:
             for stream in (process.stdin, process.stdout):
                 try:
@@ -338,6 +344,8 @@ class _WarmConverter:
                 logger.error("LibreOffice worker %s did not exit after SIGKILL", process.pid)
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)
+        if pipe is not None:
+            _pipe_sockets_remove(pipe, sockets)
 
     def forget(self) -> None:
         """In a forked child: close the inherited pipes, leave the parent's worker running."""
@@ -347,7 +355,54 @@ class _WarmConverter:
                     stream.close()
                 except OSError:
                     pass
-        self.process = self.directory = None
+        self.process = self.directory = self.pipe = None
+
+
+def _pipe_sockets_remove(pipe: str | None, sockets: list[str]) -> None:
+    """A killed LibreOffice leaves its named pipes behind: socket files in /tmp, OSL_PIPE_<uid>_<name> for the
+    pipe we gave it and OSL_PIPE_<uid>_SingleOfficeIPC_<hash of the profile> for its own."""
+    paths = {os.path.join(folder, f"OSL_PIPE_{os.getuid()}_{pipe}") for folder in ("/tmp", "/var/tmp") if pipe}
+    paths.update(path for path in sockets if os.path.basename(path).startswith(f"OSL_PIPE_{os.getuid()}_"))
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _group_processes(group: int) -> dict[int, str]:
+    """The live processes of a process group (pid → name), from /proc."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if int(fields[2]) == group and fields[0] != "Z":
+            found[int(entry)] = name
+    return found
+
+
+def _socket_files(pid: int) -> list[str]:
+    """The paths of the Unix sockets a process listens on (its fds' inodes looked up in /proc/net/unix)."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        with open("/proc/net/unix") as table:
+            rows = [line.split() for line in table.read().splitlines()[1:]]
+    except OSError:
+        return []
+    return sorted({row[7] for row in rows if len(row) >= 8 and row[6] in inodes and row[7].startswith("/")})
 
 
 # --- Cold conversion (the fallback, and the benchmark's comparison) -------------------------------------
@@ -372,8 +427,11 @@ def _pdf_from_docx_cold(docx: bytes, *, deadline: float) -> bytes:
         try:
             output, _ = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            sockets = [path for pid, name in _group_processes(process.pid).items() if name == "soffice.bin"
+                       for path in _socket_files(pid)]
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+            _pipe_sockets_remove(None, sockets)
             raise PdfRenderError("LibreOffice did not finish the PDF in time") from None
         result = directory / "out" / "document.pdf"
         if process.returncode or not result.exists():
@@ -445,10 +503,13 @@ def _worker_main(soffice: str, directory: str, pipe: str) -> int:  # pragma: no 
         except NoConnectException:
             if time.monotonic() - started > START_TIMEOUT:
                 print("soffice did not accept connections in time", file=sys.stderr)
-                office.kill()
+                _worker_group_kill(office)
                 return 1
             time.sleep(0.05)
-    send(b"R", json.dumps({"office_pid": office.pid}).encode())
+    offices = [pid for pid, name in _group_processes(os.getpgrp()).items() if name == "soffice.bin"]
+    office_pid = offices[0] if offices else office.pid
+    sockets = _socket_files(office_pid)
+    send(b"R", json.dumps({"office_pid": office_pid, "sockets": sockets}).encode())
 
     while True:
         header = read_exactly(_LENGTH.size)
@@ -460,6 +521,7 @@ def _worker_main(soffice: str, directory: str, pipe: str) -> int:  # pragma: no 
             break
         if office.poll() is not None:
             send(b"D", f"LibreOffice exited with status {office.returncode}".encode())
+            _worker_group_kill(office)
             return 1
         try:
             pdf = conv.convert(indata=docx, convert_to="pdf", filtername=PDF_FILTER,
@@ -470,20 +532,31 @@ def _worker_main(soffice: str, directory: str, pipe: str) -> int:  # pragma: no 
             if office.poll() is not None or "DisposedException" in type(exc).__name__ or \
                     "disposed" in str(exc).lower() or "Binary URP bridge" in str(exc):
                 send(b"D", f"{type(exc).__name__}: {exc}".encode())
-                office.kill()
+                _worker_group_kill(office)
                 return 1
             send(b"E", (f"{type(exc).__name__}: {exc}".strip() or type(exc).__name__).encode())
             continue
         send(b"P", pdf)
-    try:
-        conv.desktop.terminate()
-    except Exception:  # LibreOffice may already be gone
-        pass
+    # The parent has gone (or asked us to stop): LibreOffice's profile is thrown away, so no graceful exit.
+    _worker_group_kill(office)
+    shutil.rmtree(directory, ignore_errors=True)
+    _pipe_sockets_remove(pipe, sockets)
+    return 0
+
+
+def _worker_group_kill(office: subprocess.Popen) -> None:  # pragma: no cover - runs in the worker
+    """SIGKILL every other process of the worker's group (oosplash and its soffice.bin), then reap oosplash."""
+    me = os.getpid()
+    for pid in _group_processes(os.getpgrp()):
+        if pid != me:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
     try:
         office.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        office.kill()
-    return 0
+        pass
 
 
 if __name__ == "__sttt_uno_worker__":  # pragma: no cover - the worker's entry point

@@ -221,7 +221,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DOCUMENTS_SOFFICE = os.environ.get("DOCUMENTS_SOFFICE", "soffice")
 DOCUMENTS_UNO_PYTHON = os.environ.get("DOCUMENTS_UNO_PYTHON", "/usr/bin/python3")
 DOCUMENTS_PDF_WORK_DIR = os.environ.get("DOCUMENTS_PDF_WORK_DIR", "")
-DOCUMENTS_PDF_RESTART_AFTER = int(os.environ.get("DOCUMENTS_PDF_RESTART_AFTER", "500"))
+DOCUMENTS_PDF_RESTART_AFTER = int(os.environ.get("DOCUMENTS_PDF_RESTART_AFTER", "200"))
 
 # --- Documents: signing ---
 # The agency's key (documents/signing.py), first match wins: a PKCS#11 token (module path, token label, key label,

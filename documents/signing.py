@@ -308,6 +308,17 @@ def _credential() -> _Credential:
         return credential
 
 
+def credentials_forget() -> None:
+    """Close every loaded key and token session of this process: the next signature loads them again (after a
+    token was replaced, or in tests that set up another token)."""
+    with _credentials_lock:
+        loaded = list(_credentials.items())
+        _credentials.clear()
+    for key, credential in loaded:
+        if key[3] == os.getpid():
+            credential.close()
+
+
 def _credential_forget(credential: _Credential) -> None:
     with _credentials_lock:
         for key in [k for k, v in _credentials.items() if v is credential]:

@@ -64,8 +64,10 @@ def token(pki):
     import pkcs11
 
     if SOFTHSM_MODULE in getattr(pkcs11, "_loaded", {}):
+        signing.credentials_forget()
         pkcs11.lib(SOFTHSM_MODULE).reinitialize()
     yield hsm
+    signing.credentials_forget()
     if previous is None:
         os.environ.pop("SOFTHSM2_CONF", None)
     else:
@@ -284,6 +286,11 @@ def test_wrong_pin_or_absent_token_raise_signing_unavailable(with_token):
         _sign()
 
     with_token.DOCUMENTS_SIGNING_PKCS11_TOKEN_LABEL = TOKEN_LABEL
+    with_token.DOCUMENTS_SIGNING_PKCS11_MODULE = "/nonexistent/libpkcs11-module.so"
+    with pytest.raises(SigningUnavailable, match="token is not available"):
+        _sign()
+
+    with_token.DOCUMENTS_SIGNING_PKCS11_MODULE = SOFTHSM_MODULE
     assert pdf_signature_check(_sign()).trusted  # the right PIN still works: the token was not locked
 
 

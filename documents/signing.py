@@ -82,6 +82,7 @@ MSG_NOT_CONFIGURED = _("No signing key is configured for the agency.")
 MSG_KEY_UNREADABLE = _("The agency's signing key or certificate could not be read.")
 MSG_TOKEN_ABSENT = _("The agency's signing token is not available.")
 MSG_PIN_REFUSED = _("The agency's signing token refused the PIN.")
+MSG_PIN_LOCKED = _("The agency's signing token is locked: its PIN must be unblocked or renewed.")
 MSG_TSA_DOWN = _("The timestamp server could not be reached or gave no valid timestamp.")
 MSG_TSA_UNTRUSTED = _("The timestamp server's certificate is not issued by a trusted authority.")
 MSG_BAD_PDF = _("The document is not a PDF that can be signed.")
@@ -250,7 +251,10 @@ class _Pkcs11Credential(_Credential):
             _refused_pins.add(refusal_key)
             raise SigningUnavailable(MSG_PIN_REFUSED, detail=f"PKCS#11 {source.token_label}: PIN incorrect"
                                      ) from error
-        except (p11e.PinLocked, p11e.PinExpired, p11e.PinInvalid, p11e.PinLenRange) as error:
+        except (p11e.PinLocked, p11e.PinExpired) as error:
+            raise SigningUnavailable(MSG_PIN_LOCKED, detail=f"PKCS#11 {source.token_label}: {type(error).__name__}"
+                                     ) from error
+        except (p11e.PinInvalid, p11e.PinLenRange) as error:
             raise SigningUnavailable(MSG_PIN_REFUSED, detail=f"PKCS#11 {source.token_label}: {type(error).__name__}"
                                      ) from error
         except (p11e.PKCS11Error, RuntimeError, OSError) as error:

@@ -36,7 +36,9 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata import model as metadata_model
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError, load_certs_from_pemder
@@ -362,6 +364,7 @@ def pdf_sign(pdf: bytes, *, reason: str, location: str, signer_name: str) -> byt
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
     except (PdfError, ValueError, KeyError, TypeError, IndexError) as error:
         raise SigningUnavailable(MSG_BAD_PDF, detail=f"unreadable PDF: {error}", retryable=False) from error
+    _producer_align(writer)
     context = _validation_context(credential) if credential.embed_validation else None
     metadata = signers.PdfSignatureMetadata(
         field_name=_field_name(writer),
@@ -441,6 +444,21 @@ def _raise_classified(error: Exception, credential: _Credential, tsa_url: str):
         raise SigningUnavailable(MSG_TSA_DOWN, detail=f"TSA {tsa_url}: {error}") from error
     logger.exception("documents: signing failed")
     raise SigningUnavailable(MSG_FAILED, detail=f"{type(error).__name__}: {error}") from error
+
+
+def _producer_align(writer: IncrementalPdfFileWriter) -> None:
+    """PDF/A wants the Info dictionary and the XMP metadata to agree. pyHanko sets XMP's pdf:Producer to its own
+    name but appends that name to Info's /Producer ("LibreOffice 7.4; pyHanko 0.38.0"): give Info the same value
+    first, so that both say the same."""
+    if "/Metadata" not in writer.root:
+        return
+    info_ref = writer.trailer.raw_get("/Info") if "/Info" in writer.trailer else None
+    if not isinstance(info_ref, generic.IndirectObject):
+        return
+    info = info_ref.get_object()
+    if info.get("/Producer") != metadata_model.VENDOR:
+        info["/Producer"] = generic.TextStringObject(metadata_model.VENDOR)
+        writer.mark_update(info_ref)
 
 
 def _field_name(writer: IncrementalPdfFileWriter) -> str:

@@ -148,6 +148,36 @@ def test_pkcs12_signature_is_pades_valid_trusted_and_whole_file_for_pyhanko_and_
     assert "ETSI.CAdES.detached" in report
 
 
+XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+ pdf:Producer="LibreOffice 7.4" pdfaid:part="2" pdfaid:conformance="B"/>
+</rdf:RDF></x:xmpmeta><?xpacket end="w"?>"""
+
+
+def test_pdfa_metadata_stays_consistent_after_signing(with_pkcs12):
+    """PDF/A wants Info's /Producer to equal XMP's pdf:Producer; pyHanko would make them differ."""
+    from pypdf.generic import NameObject, StreamObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Producer": "LibreOffice 7.4"})
+    stream = StreamObject()
+    stream.set_data(XMP.encode())
+    stream.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
+    writer._root_object[NameObject("/Metadata")] = writer._add_object(stream)
+    out = BytesIO()
+    writer.write(out)
+
+    signed = pdf_sign(out.getvalue(), reason="r", location="l", signer_name="s")
+    reader = PdfReader(BytesIO(signed))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    xmp_producer = re.search(r'pdf:Producer(?:="([^"]*)"|>([^<]*)<)', xmp)
+    assert reader.metadata["/Producer"] == (xmp_producer.group(1) or xmp_producer.group(2))
+    assert re.search(r'pdfaid:part(?:="|>)2', xmp) and re.search(r'pdfaid:conformance(?:="|>)B', xmp)
+    assert pdf_signature_check(signed).trusted
+
+
 def test_one_byte_changed_is_not_intact_for_pyhanko_nor_pdfsig(with_pkcs12, pki, tmp_path):
     signed = _sign()
     tampered = bytearray(signed)

@@ -4,8 +4,8 @@ The PDF comes from the same DOCX the service issues (one definition per document
 ``licensing.documents`` or ``inspections.documents``), exported by LibreOffice Writer as PDF/A-2b
 (``SelectPdfVersion=2``: XMP ``pdfaid:part`` 2, ``pdfaid:conformance`` B, every font embedded as a subset).
 Times New Roman is not on the machine; fontconfig (fonts-liberation's metric aliases) and LibreOffice's own
-replacement table give Liberation Serif, whose glyphs have Times New Roman's widths, so lines break where Word
-breaks them.
+replacement table give Liberation Serif, whose glyphs have Times New Roman's advance widths (so the layout is
+Word's to within LibreOffice's own layout differences).
 
 How LibreOffice is kept warm
     One converter per process, started on first use: a small worker process run by Debian's ``/usr/bin/python3``
@@ -17,11 +17,12 @@ How LibreOffice is kept warm
     So nothing is shared between processes: two pytest-xdist workers, several gunicorn workers and Celery
     workers each get their own LibreOffice, with no port to pick and no profile lock to fight over.
 
-    unoserver's own XML-RPC server (``unoserver --port … --uno-port …``) was measured too: it converts as fast,
-    but it listens only after a fixed 5 s sleep (``UnoServer.start``; ready after 5.2 s here, against 1.3 s), needs two free TCP ports per process
-    (a free port picked by one process can be taken by another before LibreOffice binds it, and then the client
-    talks to someone else's LibreOffice) and outlives a killed parent. The worker here is ready as soon as
-    LibreOffice accepts the pipe (about 1.5 s) and exits when its parent goes (its stdin closes).
+    unoserver's own XML-RPC server (``unoserver --port … --uno-port …``) was measured too: it converts as fast
+    (0.15 s a document here), but it listens only after a fixed 5 s sleep in ``UnoServer.start`` (ready after
+    5.2 s, against 1.3-1.6 s for the worker here), needs two free TCP ports per process (a port found free by one
+    process can be taken by another before LibreOffice binds it, and then the client talks to someone else's
+    LibreOffice) and outlives a killed parent. The worker here is ready as soon as LibreOffice accepts the pipe
+    and exits when its parent goes (its stdin closes), removing its profile and LibreOffice's socket files.
 
     A lock makes the threads of one process take turns (LibreOffice converts one document at a time anyway);
     waiting for it counts against the caller's timeout. If LibreOffice or the worker has died (killed, crashed),
@@ -32,11 +33,15 @@ How LibreOffice is kept warm
     bounded in long-lived gunicorn and Celery workers. When the warm converter cannot exist on this machine at
     all (no python3-uno, no unoserver), each call falls back to a cold ``soffice --convert-to``.
 
-Measured on this machine (2 shared cores, LibreOffice 7.4, a one-page licence of ``licensing.documents``):
-    warm (this module): about 0.16 s per document (6.3 PDFs/s over 200 licences, `python -m bench.pdf_render`);
-    cold (``soffice --headless --convert-to pdf`` per call, a fresh profile each time): about 1.1 s
-    per document (0.95 s with a profile kept between calls); first call of a process: about 1.9 s (LibreOffice
-    starting with a new profile, then the document).
+Measured on this machine (2 cores, LibreOffice 7.4.7, one-page licences of ``licensing.documents``; warm and
+cold side by side in ``python -m bench.pdf_render``):
+    warm (this module), quiet machine: 0.12 s per document (median of 20; 0.11-0.17 s);
+    cold (``soffice --headless --convert-to pdf`` per document, a fresh profile each time), quiet machine:
+    1.0-1.2 s per document (0.9 s with a profile kept between calls);
+    first call of a process (LibreOffice starting with a new profile, then the document): 1.45-1.6 s.
+    With two other developers' test suites running (load 3.5-5): warm p50 0.24-0.29 s, 3.4-4.0 PDFs/s over 200
+    licences in one process (one restart included), 7.3 PDFs/s with two processes side by side; cold 1.7-1.95 s.
+    LibreOffice's resident memory grows about 0.5 MB a document (150 MB started, 260 MB after 200).
 """
 
 from __future__ import annotations
@@ -187,7 +192,8 @@ class _WarmConverter:
         if not self.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise PdfRenderError("timed out waiting for this process's LibreOffice (busy with other documents)")
         try:
-            if self.converted >= _settings()["restart_after"]:
+            restart_after = _settings()["restart_after"]
+            if restart_after and self.converted >= restart_after:
                 self.stop()
             for attempt in (1, 2):
                 if self.process is None or self.process.poll() is not None:
@@ -197,7 +203,7 @@ class _WarmConverter:
                     pdf = self._exchange(docx, deadline)
                     self.converted += 1
                     return pdf
-                except _ConverterGone as exc:
+                except (_ConverterGone, OSError, ValueError, struct.error) as exc:  # (pipes closed under us)
                     logger.warning("LibreOffice converter died (%s); starting it again", exc)
                     self.stop()
                     if attempt == 2 or time.monotonic() >= deadline:
@@ -418,8 +424,9 @@ def _pdf_from_docx_cold(docx: bytes, *, deadline: float) -> bytes:
         (directory / "document.docx").write_bytes(docx)
         export = PDF_FILTER + ":" + json.dumps(
             {"SelectPdfVersion": {"type": "long", "value": PDF_FILTER_OPTIONS[0].split("=")[1]}})
+        profile = (directory / "profile").as_uri()
         arguments = [soffice, "--headless", "--invisible", "--nocrashreport", "--nodefault", "--nologo",
-                     "--nofirststartwizard", "--norestore", f"-env:UserInstallation={(directory / 'profile').as_uri()}",
+                     "--nofirststartwizard", "--norestore", f"-env:UserInstallation={profile}",
                      f"--infilter={DOCX_IMPORT_FILTER}", "--convert-to", f"pdf:{export}",
                      "--outdir", str(directory / "out"), str(directory / "document.docx")]
         process = subprocess.Popen(arguments, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

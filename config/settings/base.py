@@ -217,7 +217,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- Documents: PDF ---
 # DOCX → PDF/A-2b (documents/pdf.py): LibreOffice's soffice, the python that has python3-uno (Debian's), where each
 # process's converter keeps its LibreOffice profile, pipe name and log (a fresh temporary directory under it; default
-# the system's temporary directory), and after how many documents a converter starts LibreOffice afresh.
+# the system's temporary directory), and after how many documents a converter starts LibreOffice afresh (0: never).
 DOCUMENTS_SOFFICE = os.environ.get("DOCUMENTS_SOFFICE", "soffice")
 DOCUMENTS_UNO_PYTHON = os.environ.get("DOCUMENTS_UNO_PYTHON", "/usr/bin/python3")
 DOCUMENTS_PDF_WORK_DIR = os.environ.get("DOCUMENTS_PDF_WORK_DIR", "")

@@ -163,3 +163,16 @@ def test_the_history_file_loads_again_without_duplicates_and_keeps_the_admins_co
     agency.save()
     assert [h.phone for h in agency.history.order_by("history_date")][-1:] == ["0221 3 000 000"]
     assert agency.history.count() >= 2  # every change through the models is kept (simple-history)
+
+
+def test_the_api_names_each_cases_agency_in_the_list_and_the_detail(api):
+    """A client of several agencies (or of a successor reading its predecessors' archive) sees whose case it is."""
+    officer = UserFactory(roles=[r.LICENSING_OFFICER])
+    with time_machine.travel(datetime(2019, 11, 4, 9, tzinfo=HCM), tick=False):
+        old = case_make(actor=officer, type_code="printing_licence")
+    new = case_make(actor=officer, type_code="printing_licence")
+    client = api.as_user(officer)
+    rows = {row["id"]: row["agency"] for row in client.get("/api/v1/cases/", {"page_size": 100}).json()["results"]}
+    assert rows[old.pk] == "thai-binh-stttt"
+    assert rows[new.pk] == "hung-yen-svhttdl"
+    assert client.get(f"/api/v1/cases/{new.pk}/").json()["agency"] == "hung-yen-svhttdl"

@@ -43,11 +43,13 @@ class CaseListSerializer(serializers.ModelSerializer):
     type = serializers.SlugRelatedField(source="case_type", slug_field="code", read_only=True)
     assignee = UserBriefSerializer(read_only=True, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
+    agency = serializers.SlugRelatedField(slug_field="code", read_only=True,
+                                          help_text=_("The agency that holds the case (its code)."))
 
     class Meta:
         model = Case
         fields = [
-            "id", "uuid", "reference", "type", "state", "summary", "subject_name", "assignee",
+            "id", "uuid", "reference", "type", "agency", "state", "summary", "subject_name", "assignee",
             "received_at", "due_at", "decided_at", "closed_at", "outcome", "result_number", "is_overdue", "version",
         ]
 

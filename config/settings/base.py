@@ -247,6 +247,15 @@ DOCUMENTS_TSA_TIMEOUT = float(os.environ.get("DOCUMENTS_TSA_TIMEOUT_SECONDS", "1
 DOCUMENTS_TRUST_ROOTS = env_list("DOCUMENTS_TRUST_ROOTS")
 DOCUMENTS_SIGNING_FETCH_REVOCATION = env_bool("DOCUMENTS_SIGNING_FETCH_REVOCATION", False)
 
+# --- Documents: verification ---
+# The public verification pages (documents/views.py): the address printed in each document's QR code, and the limits
+# per client address (lookups and PDF uploads per window) and on an uploaded PDF's size.
+DOCUMENTS_PUBLIC_BASE_URL = os.environ.get("DOCUMENTS_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+DOCUMENTS_VERIFY_LOOKUPS_PER_WINDOW = int(os.environ.get("DOCUMENTS_VERIFY_LOOKUPS_PER_WINDOW", "30"))
+DOCUMENTS_VERIFY_UPLOADS_PER_WINDOW = int(os.environ.get("DOCUMENTS_VERIFY_UPLOADS_PER_WINDOW", "10"))
+DOCUMENTS_VERIFY_WINDOW_SECONDS = int(os.environ.get("DOCUMENTS_VERIFY_WINDOW_SECONDS", "60"))
+DOCUMENTS_VERIFY_UPLOAD_MAX_BYTES = int(os.environ.get("DOCUMENTS_VERIFY_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+
 # --- API ---
 REST_FRAMEWORK = {
     # Token first, so an anonymous request gets 401 with WWW-Authenticate, not 403.

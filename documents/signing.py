@@ -360,11 +360,7 @@ def _chain_trusted(credential: _Credential, extra) -> bool:
 def pdf_sign(pdf: bytes, *, reason: str, location: str, signer_name: str) -> bytes:
     """The PDF with the agency's PAdES signature (and a timestamp when DOCUMENTS_TSA_URL is set)."""
     credential = _credential()
-    try:
-        writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as error:
-        raise SigningUnavailable(MSG_BAD_PDF, detail=f"unreadable PDF: {error}", retryable=False) from error
-    _producer_align(writer)
+    writer = _writer(pdf)
     context = _validation_context(credential) if credential.embed_validation else None
     metadata = signers.PdfSignatureMetadata(
         field_name=_field_name(writer),
@@ -392,7 +388,7 @@ def pdf_sign(pdf: bytes, *, reason: str, location: str, signer_name: str) -> byt
                 raise
             credential.reserved_sizes.pop(size_key, None)
             reserved = None
-            output = signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False))
+            output = signer.sign_pdf(_writer(pdf))
     except TimestampRequestError as error:
         raise SigningUnavailable(MSG_TSA_DOWN, detail=f"TSA {tsa_url}: {error}") from error
     except Exception as error:
@@ -403,6 +399,15 @@ def pdf_sign(pdf: bytes, *, reason: str, location: str, signer_name: str) -> byt
         if size:
             credential.reserved_sizes[size_key] = size
     return signed
+
+
+def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    try:
+        writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        _producer_align(writer)
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+        raise SigningUnavailable(MSG_BAD_PDF, detail=f"unreadable PDF: {error}", retryable=False) from error
+    return writer
 
 
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")

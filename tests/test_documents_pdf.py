@@ -130,6 +130,30 @@ def test_licence_pdf_text_reads_back_in_vietnamese(licence_pdf, tmp_path):
     assert "phường Đề Thám" in text
 
 
+def test_the_quarterly_report_becomes_a_pdf_a_of_several_pages_in_liberation_serif(licence_pdf, tmp_path):
+    """The longest document the service prints (tables over several pages, reports/exports.py) converts too."""
+    from agencies.models import Agency
+    from cases.models import CaseType
+    from reports.exports import report_docx
+    from reports.models import QuarterCell
+    from reports.quarters import Quarter
+    from reports.tables import quarterly_report
+
+    agency = Agency.objects.get(code="thai-binh-stttt")
+    QuarterCell.objects.create(agency=agency, case_type=CaseType.objects.get(code="bulletin"), year=2019, quarter=3,
+                               metric="results", value=9)
+    data = pdf_from_docx(report_docx(quarterly_report(Quarter(2019, 3), agency=agency), signer_name=""))
+    reader = PdfReader(io.BytesIO(data))
+    assert "<pdfaid:part>2</pdfaid:part>" in reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert len(reader.pages) >= 2
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    lines = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()
+    fonts = [line.split() for line in lines[2:] if line.strip()]
+    assert fonts and all(font[-5] == "yes" and "+LiberationSerif" in font[0] for font in fonts), lines
+    assert "QUÝ III/2019" in words(pdf_text(data, tmp_path))
+
+
 def test_converter_comes_back_after_libreoffice_is_killed(licence_docx, running, tmp_path):
     [office] = converter_processes()["soffice.bin"]
     assert running.office_pid == office

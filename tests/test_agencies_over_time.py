@@ -172,7 +172,9 @@ def test_the_api_names_each_cases_agency_in_the_list_and_the_detail(api):
         old = case_make(actor=officer, type_code="printing_licence")
     new = case_make(actor=officer, type_code="printing_licence")
     client = api.as_user(officer)
+    stttt, svhttdl = (Agency.objects.get(code=code) for code in ("thai-binh-stttt", "hung-yen-svhttdl"))
     rows = {row["id"]: row["agency"] for row in client.get("/api/v1/cases/", {"page_size": 100}).json()["results"]}
-    assert rows[old.pk] == "thai-binh-stttt"
-    assert rows[new.pk] == "hung-yen-svhttdl"
-    assert client.get(f"/api/v1/cases/{new.pk}/").json()["agency"] == "hung-yen-svhttdl"
+    assert rows[old.pk] == {"id": stttt.pk, "name": str(stttt)}
+    assert rows[new.pk] == {"id": svhttdl.pk, "name": str(svhttdl)}
+    assert client.get(f"/api/v1/cases/{new.pk}/").json()["agency"]["id"] == svhttdl.pk
+    assert client.get(f"/api/v1/licensing/applications/{new.pk}/").json()["agency"]["id"] == svhttdl.pk

@@ -18,6 +18,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import Client
 from openpyxl import Workbook
 
 from agencies.models import Agency
@@ -230,6 +231,15 @@ def test_a_good_register_becomes_cases_with_their_dates_outcomes_numbers_and_tim
     response = api.as_user(head).get(f"/api/v1/licensing/documents/{permits['03/GP-STTTT'].document_id}/download/")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert "past register" in response.json()["detail"] or "sổ" in response.json()["detail"]
+    # ... and no list offers a link to it: the API says there is none, the pages say the original is on paper.
+    documents = api.as_user(head).get(f"/api/v1/licensing/applications/{licence.pk}/").json()["documents"]
+    assert [d["download_url"] for d in documents] == [None]
+    client = Client()
+    client.force_login(head)
+    for page in (f"/licensing/cases/{licence.pk}/", "/licensing/permits/"):
+        html = client.get(page, HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+        assert f"/api/v1/licensing/documents/{permits['03/GP-STTTT'].document_id}/download/" not in html, page
+        assert "bản gốc trên giấy" in html, page
 
 
 def test_a_day_written_without_its_time_is_the_whole_day(head):

@@ -43,8 +43,7 @@ class CaseListSerializer(serializers.ModelSerializer):
     type = serializers.SlugRelatedField(source="case_type", slug_field="code", read_only=True)
     assignee = UserBriefSerializer(read_only=True, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
-    agency = serializers.SlugRelatedField(slug_field="code", read_only=True,
-                                          help_text=_("The agency that holds the case (its code)."))
+    agency = fields.AgencyField(read_only=True, help_text=_("The agency holding the case."))
 
     class Meta:
         model = Case

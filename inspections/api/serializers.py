@@ -9,10 +9,10 @@ from agencies.models import Agency
 from agencies.selectors import agency_ids_visible
 from cases import roles as r
 from cases.api import fields as api_fields
+from cases.api.fields import AgencyField
 from cases.api.serializers import UserBriefSerializer
 from cases.models import CaseType
 from cases.workflow import INSPECTION, transitions_available
-from licensing.api.fields import AgencyField
 from licensing.models import Organisation, PrintFacility
 
 from ..models import (

@@ -3,11 +3,11 @@ from rest_framework import serializers
 
 from agencies.models import Agency
 from cases.api import fields as api_fields
+from cases.api.fields import AgencyField
 from cases.api.serializers import CaseDetailSerializer
 
 from ..models import Dossier, IssuedDocument, Organisation, Permit, PrintFacility
 from ..procedures import PROCEDURES
-from .fields import AgencyField
 
 AGENCY_HELP = _("The registry's agency. A new entry goes to yours: name it only when you work for several agencies "
                 "that keep this registry. (A dossier's applicant goes to the receiving agency's registry.)")
@@ -39,8 +39,9 @@ class IssuedDocumentSerializer(serializers.ModelSerializer):
         model = IssuedDocument
         fields = ["id", "kind", "number_text", "issued_at", "signer_name", "download_url"]
 
-    def get_download_url(self, document) -> str:
-        return f"/api/v1/licensing/documents/{document.pk}/download/"
+    def get_download_url(self, document) -> str | None:
+        """None for a result imported from a past register: the paper original has no file here."""
+        return f"/api/v1/licensing/documents/{document.pk}/download/" if document.file else None
 
 
 class DossierSerializer(serializers.ModelSerializer):
@@ -59,10 +60,8 @@ class ApplicationSerializer(CaseDetailSerializer):
     # null for a case opened without its dossier (before applications were the only door for licensing cases)
     dossier = DossierSerializer(read_only=True, allow_null=True)
     documents = IssuedDocumentSerializer(many=True, read_only=True)
-    agency = AgencyField(read_only=True, help_text=_("The agency holding the case."))
-
     class Meta(CaseDetailSerializer.Meta):
-        fields = CaseDetailSerializer.Meta.fields + ["agency", "dossier", "documents"]
+        fields = CaseDetailSerializer.Meta.fields + ["dossier", "documents"]
 
 
 class ApplicationReceiveSerializer(serializers.Serializer):

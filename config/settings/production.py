@@ -8,6 +8,9 @@ from .base import *  # noqa: F403
 from .base import DATABASE_URL, REDIS_URL, env_bool
 
 DEBUG = False
+# Documents are signed with the agency's own key (DOCUMENTS_SIGNING_PKCS11_* or _PKCS12): never the demo CA, unless
+# asked for explicitly.
+DOCUMENTS_SIGNING_DEMO = env_bool("DOCUMENTS_SIGNING_DEMO", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to at least 50 random characters.")

@@ -16,3 +16,6 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_sttt_{os.getpid()}"}  # noqa: F40
 CELERY_TASK_DEFAULT_QUEUE = f"test-{os.getpid()}"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,  # noqa: F405
                       "KEY_PREFIX": f"test-{os.getpid()}"}}
+# The demo CA of tests that sign in demo mode: outside the home directory (shared by the test processes, which
+# documents/demo_ca.py makes safe with its lock).
+DOCUMENTS_DEMO_CA_DIR = os.environ.get("DOCUMENTS_DEMO_CA_DIR", "/tmp/sttt-test-demo-ca")

@@ -224,12 +224,15 @@ class _WarmConverter:
             raise _WarmUnavailable(f"no {options['uno_python']} (the python of python3-uno)")
         if soffice is None:
             raise PdfRenderError(f"LibreOffice not found: {options['soffice']!r} (DOCUMENTS_SOFFICE)")
-        directory = Path(tempfile.mkdtemp(prefix="sttt-pdf-", dir=options["work_dir"] or None))
-        # Only unoserver goes onto the worker's path, not the venv's site-packages.
-        (directory / "lib").mkdir()
-        (directory / "lib" / "unoserver").symlink_to(Path(unoserver.__file__).resolve().parent)
-        (directory / "profile").mkdir()
-        (directory / "tmp").mkdir()
+        try:
+            directory = Path(tempfile.mkdtemp(prefix="sttt-pdf-", dir=options["work_dir"] or None))
+            # Only unoserver goes onto the worker's path, not the venv's site-packages.
+            (directory / "lib").mkdir()
+            (directory / "lib" / "unoserver").symlink_to(Path(unoserver.__file__).resolve().parent)
+            (directory / "profile").mkdir()
+            (directory / "tmp").mkdir()
+        except OSError as exc:
+            raise PdfRenderError(f"cannot make the converter's directory (DOCUMENTS_PDF_WORK_DIR): {exc}") from None
         bootstrap = (
             "import runpy, sys; sys.path.insert(0, sys.argv[1]); "
             "runpy.run_path(sys.argv[2], run_name='__sttt_uno_worker__')"

@@ -262,10 +262,6 @@ class _WarmConverter:
             if status == _UNO_UNAVAILABLE:
                 raise _WarmUnavailable(reason) from None
             raise PdfRenderError(f"LibreOffice did not start (exit status {status}): {reason}") from None
-        except PdfRenderError:
-            reason = self._log_tail()
-            self.stop()
-            raise PdfRenderError(f"LibreOffice did not start in time: {reason}") from None
         if kind != b"R":
             self.stop()
             raise PdfRenderError(f"LibreOffice worker answered {kind!r} instead of ready")
@@ -290,8 +286,7 @@ class _WarmConverter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._timed_out()
-            _, writable, _ = select.select([], [fd], [], remaining)
-            if not writable:
+            if not _ready(fd, select.POLLOUT, remaining):
                 continue
             try:
                 view = view[os.write(fd, view):]
@@ -307,8 +302,7 @@ class _WarmConverter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._timed_out()
-            readable, _, _ = select.select([fd], [], [], remaining)
-            if not readable:
+            if not _ready(fd, select.POLLIN, remaining):
                 continue
             chunk = os.read(fd, min(missing, 1 << 20))
             if not chunk:
@@ -323,7 +317,10 @@ class _WarmConverter:
 
     def _timed_out(self):
         # LibreOffice may be stuck in the document: nothing of this worker can be trusted any more.
+        starting, log = self.office_pid is None, self._log_tail()
         self.stop()
+        if starting:
+            raise PdfRenderError(f"LibreOffice did not start in time: {log}")
         raise PdfRenderError("LibreOffice did not finish the PDF in time (the converter was stopped)")
 
     def _log_tail(self) -> str:
@@ -365,6 +362,13 @@ class _WarmConverter:
                 except OSError:
                     pass
         self.process = self.directory = self.pipe = None
+
+
+def _ready(fd: int, event: int, timeout: float) -> bool:
+    """Whether fd is ready for event (or closed) within timeout seconds (poll: no limit on fd numbers)."""
+    poller = select.poll()
+    poller.register(fd, event)
+    return bool(poller.poll(max(0, int(timeout * 1000))))
 
 
 def _pipe_sockets_remove(pipe: str | None, sockets: list[str]) -> None:

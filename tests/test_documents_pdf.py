@@ -9,10 +9,12 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -309,3 +311,18 @@ def test_libreoffice_is_started_afresh_after_so_many_documents(running, licence_
     pdf_from_docx(licence_docx, timeout=30)
     assert running.starts == starts + 1
     assert converter_processes()["soffice.bin"] != [office]
+
+
+def test_a_timeout_shorter_than_libreoffice_takes_to_start_raises_and_leaves_nothing(licence_docx, monkeypatch):
+    def sockets() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob(f"OSL_PIPE_*_sttt-pdf-{os.getpid()}-*"))
+
+    before = sockets()  # (this process's warm converter may have its own)
+    monkeypatch.setattr(pdf, "_state", {"pid": None, "converter": None, "unavailable": None})
+    started = time.monotonic()
+    with pytest.raises(PdfRenderError, match="did not start in time"):
+        pdf_from_docx(licence_docx, timeout=0.3)
+    assert time.monotonic() - started < 2
+    converter = pdf._state["converter"]
+    assert converter.worker_pid is None and converter.directory is None
+    assert sockets() - before == set()

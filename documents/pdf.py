@@ -341,6 +341,11 @@ class _WarmConverter:
                 except OSError:
                     pass
             try:
+                # Frozen first, so that LibreOffice's socket files (unknown when it never got ready) can be read
+                # from its descriptors before it dies.
+                os.killpg(process.pid, signal.SIGSTOP)
+                sockets = sockets + [path for pid, name in _group_processes(process.pid).items()
+                                     if name == "soffice.bin" for path in _socket_files(pid)]
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass

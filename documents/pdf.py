@@ -36,8 +36,9 @@ How LibreOffice is kept warm
 Measured on this machine (2 cores shared with two other developers' test runs, load 2.7-3; LibreOffice 7.4.7;
 one-page licences of ``licensing.documents``; ``python -m bench.pdf_render``, warm and cold in the same run):
     warm (this module): p50 0.105 s, p95 0.19 s per document, 7.7 PDFs/s over 200 licences in one process (one
-    restart included); before documents were loaded with Hidden=True: p50 0.21-0.29 s, 3.4-4.6 PDFs/s, and 7.3
-    PDFs/s with two processes side by side. On a quiet machine (load < 1), without Hidden: 0.12 s.
+    restart included), 13.1 PDFs/s with two processes side by side (``--processes 2``); before documents were
+    loaded with Hidden=True: p50 0.21-0.29 s, 3.4-4.6 PDFs/s (7.3 with two processes). On a quiet machine
+    (load < 1), without Hidden: 0.12 s.
     cold (``soffice --headless --convert-to pdf`` per document, a fresh profile each time): 1.41 s mean
     (1.0-1.2 s on a quiet machine; 0.9 s with a profile kept between calls).
     first call of a process (LibreOffice starting with a new profile, then the document): 1.3-1.9 s.

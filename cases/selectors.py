@@ -20,7 +20,7 @@ def cases_visible(*, user) -> QuerySet[Case]:
     """Cases the user's roles let them read: scoping is by agency (theirs and their predecessors'), by domain,
     and for inspectors by team."""
     roles = r.user_roles(user)
-    qs = Case.objects.select_related("case_type", "assignee").filter(agency_id__in=agency_ids_visible(user))
+    qs = Case.objects.select_related("case_type", "assignee", "agency").filter(agency_id__in=agency_ids_visible(user))
     if roles & {r.ADMINISTRATOR, r.DEPARTMENT_HEAD, r.REPORTER}:
         return qs
     scope = Q(pk__in=[])

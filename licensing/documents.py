@@ -69,10 +69,11 @@ MARGIN_TOP, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT = 2.0, 2.0, 3.0, 2.0
 TEXT_WIDTH = PAGE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT  # 16 cm
 FIRST_LINE_INDENT = 1.27
 
-# The header table reaches 0.5 cm into the left margin so that "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" (12 pt bold,
-# about 7.1 cm) and the motto (12 pt bold, about 8.2 cm) each stay on one line, as official documents print them.
-HEADER_INDENT = -0.5
-HEADER_WIDTHS = (7.5, 9.0)
+# The header table reaches 0.7 cm into the left margin so that "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" (12 pt bold, 7.28 cm
+# with Times New Roman's widths) and the motto (12 pt bold, 8.75 cm) each stay on one line, as official documents
+# print them, in Word and in LibreOffice's PDF alike (each cell keeps 0.1 cm of padding on both sides).
+HEADER_INDENT = -0.7
+HEADER_WIDTHS = (7.7, 9.2)
 SIGNATURE_WIDTHS = (7.0, 9.0)
 CELL_PADDING = 0.1
 SUB_MOTTO_RULE = 5.3  # the length of "Độc lập - Tự do - Hạnh phúc" at 13 pt bold
@@ -114,6 +115,10 @@ class OfficialDocument:
     agency_parent: str = ""
     agency_name: str = ""
     place: str = ""
+    # The public verification code ("7K3Q-9XME-2B") and page of the electronic copy (documents/): printed with its QR
+    # code in the first page's footer; "" for none.
+    verification_code: str = ""
+    verification_url: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -293,8 +298,11 @@ def _twips(cm: float) -> str:
 
 
 def _borderless_table(document, widths: tuple[float, ...], indent: float = 0.0):
-    """One row, fixed column widths (cm), no borders, small cell padding."""
-    table = document.add_table(rows=1, cols=len(widths))
+    """One row, fixed column widths (cm), no borders, small cell padding; in the body, a header or a footer."""
+    try:
+        table = document.add_table(rows=1, cols=len(widths))
+    except TypeError:  # a header or footer wants the table's width
+        table = document.add_table(rows=1, cols=len(widths), width=Cm(sum(widths)))
     table.alignment = WD_TABLE_ALIGNMENT.LEFT
     table.autofit = False  # w:tblLayout fixed
     tblpr = table._tbl.tblPr
@@ -501,6 +509,8 @@ def _build(doc: OfficialDocument):
 
     _paragraph(document, "", size=14, after=6)
     _signature(document, doc)
+    if doc.verification_code:
+        _verification(document, doc)
 
     properties = document.core_properties
     moment = doc.issued_at.astimezone(UTC).replace(tzinfo=None)  # python-docx writes the value as UTC ("Z")
@@ -517,6 +527,34 @@ def _build(doc: OfficialDocument):
     properties.created = moment
     properties.modified = moment
     return document
+
+
+VERIFICATION_QR_SIZE = 1.8  # cm
+
+
+def _verification(document, doc: OfficialDocument) -> None:
+    """The first page's footer: the QR code of the document's verification page and its code, so that anyone
+    holding the paper or the PDF can check it (documents/: /verify/<code>/)."""
+    import segno
+
+    footer = document.sections[0].first_page_footer
+    footer.is_linked_to_previous = False
+    table = _borderless_table(footer, (VERIFICATION_QR_SIZE + 0.4, TEXT_WIDTH - VERIFICATION_QR_SIZE - 0.4))
+    image = io.BytesIO()
+    segno.make(doc.verification_url, error="m", boost_error=False).save(image, kind="png", scale=4, border=2)
+    image.seek(0)
+    qr_cell, text_cell = table.rows[0].cells
+    qr_paragraph = qr_cell.add_paragraph()
+    _format(qr_paragraph, align=WD_ALIGN_PARAGRAPH.LEFT)
+    qr_paragraph.add_run().add_picture(image, width=Cm(VERIFICATION_QR_SIZE), height=Cm(VERIFICATION_QR_SIZE))
+    first = text_cell.add_paragraph()
+    _format(first, align=WD_ALIGN_PARAGRAPH.LEFT, before=6)
+    _add_run(first, "Mã tra cứu: ", 10)
+    _add_run(first, doc.verification_code, 10, bold=True)
+    second = text_cell.add_paragraph()
+    _format(second, align=WD_ALIGN_PARAGRAPH.LEFT)
+    _add_run(second, "Bản điện tử có chữ ký số của cơ quan ban hành; tra cứu tính xác thực tại "
+             f"{doc.verification_url}", 9, italic=True)
 
 
 def _repack(raw: bytes, moment: datetime) -> bytes:

@@ -115,6 +115,10 @@ class IssuedDocument(models.Model):
     sha256 = models.CharField(max_length=64)
     # The event that caused it (apology letters: one per apology).
     event_id = models.BigIntegerField(null=True, blank=True)
+    # Its electronic copy: the verification code printed with its QR code, and (once signed) the signed PDF
+    # (licensing/electronic.py). Empty for documents issued before electronic results and imported ones.
+    verifiable = models.OneToOneField("documents.VerifiableDocument", on_delete=models.PROTECT, null=True,
+                                      blank=True, related_name="+", verbose_name=_("electronic copy"))
 
     class Meta:
         ordering = ["issued_at", "id"]

@@ -1,5 +1,6 @@
 """Writes of the licensing procedures. Each service owns its transaction and writes the timeline inside it."""
 
+import dataclasses
 import hashlib
 import logging
 import uuid as uuid_lib
@@ -33,6 +34,7 @@ from cases.services import (
 from cases.workflow import TERMINAL, State
 from worker.outbox import outbox_enqueue
 
+from . import electronic
 from .documents import OfficialDocument, citation, date_line, document_render
 from .errors import DossierIncomplete
 from .models import Dossier, IssuedDocument, Organisation, Permit, PrintFacility
@@ -283,12 +285,18 @@ def _format_value(value) -> str:
 
 def _document_store(case: Case, *, kind: str, content: OfficialDocument, series: str = "", year=None,
                     number=None, event_id=None) -> IssuedDocument:
+    """Render, store and record an issued document; its verification code is reserved first, so that the DOCX
+    prints it with its QR code, and its signed PDF is made by a task after commit (licensing/electronic.py)."""
+    verifiable = electronic.verification_reserve(
+        case, kind=kind, number_text=content.number_text, issued_on=timezone.localtime(content.issued_at).date(),
+        subject=content.summary or content.title, holder=content.recipient, event_id=event_id)
+    content = dataclasses.replace(content, **electronic.verification_fields(verifiable))
     data = document_render(content)
     document = IssuedDocument(
         case=case, issuer=case.agency, kind=kind, series=series, year=year, number=number,
         number_text=content.number_text,
         issued_at=timezone.now(), signer_name=content.signer_name, sha256=hashlib.sha256(data).hexdigest(),
-        event_id=event_id,
+        event_id=event_id, verifiable=verifiable,
     )
     document.file.save(f"{case.reference}-{kind}.docx", ContentFile(data), save=False)
     try:
@@ -298,6 +306,7 @@ def _document_store(case: Case, *, kind: str, content: OfficialDocument, series:
         raise
     CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.DOCUMENT, action=kind,
                              after={"document": document.pk, "number": content.number_text})
+    outbox_enqueue(electronic.SIGN_TASK, document_id=document.pk)
     return document
 
 
@@ -506,7 +515,10 @@ def apology_letter_issue(*, case_id: int, event_id: int) -> IssuedDocument | Non
 
 
 def permit_revoke_record(case: Case, *, note: str) -> None:
-    Permit.objects.filter(case=case, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoke_reasons=note)
+    permits = list(Permit.objects.filter(case=case, revoked_at__isnull=True).select_related("document"))
+    Permit.objects.filter(pk__in=[p.pk for p in permits]).update(revoked_at=timezone.now(), revoke_reasons=note)
+    for permit in permits:
+        electronic.verification_revoke(permit.document, note=note)
 
 
 # --- Hooks into the case engine ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from cases.errors import NotFound
 from cases.tasks import RETRY, TRANSIENT, outbox_done, task_run
 from worker.outbox import outbox_batched
 
-from . import notifications, services
+from . import electronic, notifications, services
 from .models import Notification
 
 
@@ -31,6 +31,20 @@ def refusal_letter_issue(case_id: int, outbox_id: int | None = None) -> None:
 @shared_task(name="licensing.apology_letter_issue", **RETRY)
 def apology_letter_issue(case_id: int, event_id: int, outbox_id: int | None = None) -> None:
     services.apology_letter_issue(case_id=case_id, event_id=event_id)
+    outbox_done(outbox_id)
+
+
+@shared_task(name="licensing.document_sign", **RETRY)
+def document_sign(document_id: int, outbox_id: int | None = None) -> None:
+    """The signed PDF of an issued document. A failure other than a passing outage goes on the case's timeline
+    (once per distinct error) and the outbox row stays undone, so the recovery sweep tries again."""
+    try:
+        electronic.document_sign(document_id=document_id)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        electronic.document_sign_failed(document_id=document_id, error=exc)
+        raise
     outbox_done(outbox_id)
 
 

@@ -215,7 +215,7 @@ def case_detail(request, pk: int):
         "required_files": [{"kind": k, "label": label, "present": k in present} for k, label in labels.items()],
         "missing_labels": [labels.get(k, k) for k in (dossier.missing if dossier else [])],
         "attachments": attachments,
-        "documents": list(case.documents.all()),
+        "documents": list(case.documents.select_related("verifiable")),
         "timeline": timeline_rows(case.events.select_related("actor").order_by("at", "id"), case_type_code=code),
         "actions": _action_forms(case, user, draft) if acting else [],
         "late": case.is_overdue,

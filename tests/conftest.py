@@ -180,6 +180,7 @@ def celery_worker(transactional_db, tmp_path, settings):
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "PYTHONUNBUFFERED": "1",
+        "DOCUMENTS_DEMO_CA_DIR": str(settings.DOCUMENTS_DEMO_CA_DIR),
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(

@@ -33,6 +33,15 @@ PKCS12_PASSWORD = "mật-khẩu-thử"
 TOKEN_LABEL, TOKEN_PIN, KEY_LABEL = "agency-token", "246810", "agency-key"
 
 
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """The messages are compared in English here (their Vietnamese is the catalogue's)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _blank_pdf(text: str = "") -> bytes:
     writer = PdfWriter()
     writer.add_blank_page(595, 842)

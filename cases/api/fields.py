@@ -45,12 +45,19 @@ class AgencyField(serializers.PrimaryKeyRelatedField):
     Du lịch (Tỉnh Hưng Yên)"). Read from the row's key, without a query per row: the names are read once per
     serializer (an installation holds a handful of agencies)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, joined: bool = False, **kwargs):
+        """joined: the rows come with their agency (select_related): its name is read from it, with no query."""
+        self.joined = joined
         if not kwargs.get("read_only"):
             kwargs.setdefault("queryset", Agency.objects.all())
         super().__init__(**kwargs)
 
+    def use_pk_only_optimization(self):
+        return not self.joined and super().use_pk_only_optimization()
+
     def to_representation(self, value):
+        if self.joined and isinstance(value, Agency):
+            return {"id": value.pk, "name": str(value)}
         pk = getattr(value, "pk", value)
         names = getattr(self, "_names", None)
         if names is None or pk not in names:

@@ -43,7 +43,7 @@ class CaseListSerializer(serializers.ModelSerializer):
     type = serializers.SlugRelatedField(source="case_type", slug_field="code", read_only=True)
     assignee = UserBriefSerializer(read_only=True, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
-    agency = fields.AgencyField(read_only=True, help_text=_("The agency holding the case."))
+    agency = fields.AgencyField(read_only=True, joined=True, help_text=_("The agency holding the case."))
 
     class Meta:
         model = Case

@@ -34,10 +34,27 @@ class PrintFacilitySerializer(serializers.ModelSerializer):
 
 class IssuedDocumentSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField(help_text=_(
+        "The signed PDF/A, once signed (a few seconds after issue); null before, and for documents without an "
+        "electronic copy."))
+    verification_url = serializers.SerializerMethodField(help_text=_(
+        "The public page that shows whether the document is genuine and in force (its QR code leads there)."))
 
     class Meta:
         model = IssuedDocument
-        fields = ["id", "kind", "number_text", "issued_at", "signer_name", "download_url"]
+        fields = ["id", "kind", "number_text", "issued_at", "signer_name", "download_url", "pdf_url",
+                  "verification_url"]
+
+    def get_pdf_url(self, document) -> str | None:
+        verifiable = document.verifiable
+        if verifiable is None or not verifiable.is_signed or not document.file:
+            return None
+        return f"/api/v1/licensing/documents/{document.pk}/download/?format=pdf"
+
+    def get_verification_url(self, document) -> str | None:
+        from documents.qr import verification_url
+
+        return verification_url(document.verifiable.code) if document.verifiable_id else None
 
     def get_download_url(self, document) -> str | None:
         """None for a result imported from a past register: the paper original has no file here."""

@@ -1,7 +1,7 @@
 from django.db.models import Prefetch
 from django.http import FileResponse
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404  # a malformed id is 404, not 500
@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from agencies.selectors import agency_ids_visible
 from cases import roles as r
 from cases.api.permissions import HasDepartmentRole, HasRoleIn
-from cases.errors import NotFound
+from cases.errors import Conflict, NotFound, ValidationFailed
 from cases.models import CaseEvent, CaseType
 from cases.selectors import cases_visible
 
@@ -92,7 +92,7 @@ class ApplicationViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, vie
         return cases_visible(user=self.request.user).filter(case_type__domain="licensing").select_related(
             "terms", "created_by", "dossier__organisation").prefetch_related(
             "members", Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
-            "attachments__uploaded_by", "documents")
+            "attachments__uploaded_by", "documents__verifiable")
 
     def _detail(self, case, code=status.HTTP_200_OK):
         return Response(s.ApplicationSerializer(self.get_queryset().get(pk=case.pk),
@@ -135,7 +135,7 @@ class PermitViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return Permit.objects.filter(case__agency_id__in=agency_ids_visible(self.request.user)).select_related(
-            "holder", "document", "case__case_type")
+            "holder", "document__verifiable", "case__case_type")
 
 
 class DocumentViewSet(viewsets.GenericViewSet):
@@ -143,15 +143,38 @@ class DocumentViewSet(viewsets.GenericViewSet):
     serializer_class = s.IssuedDocumentSerializer
 
     def get_queryset(self):
-        return IssuedDocument.objects.filter(case__in=cases_visible(user=self.request.user))
+        return IssuedDocument.objects.select_related("verifiable").filter(case__in=cases_visible(user=self.request.user))
 
-    @extend_schema(responses={(200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"): bytes})
+    def perform_content_negotiation(self, request, force=False):
+        # On the download, ?format= names the file's format (docx, pdf), not one of the API's renderers: errors
+        # are still answered as problem JSON.
+        return super().perform_content_negotiation(request, force=force or self.action == "download")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["docx", "pdf"], required=False, description=(
+            "docx (default): the document as issued, for editing and printing; pdf: its signed PDF/A, which "
+            "anyone can check at /verify/<code>/ (409 until it is signed, a few seconds after issue)."))],
+        responses={(200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"): bytes,
+                   (200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        document = get_object_or_404(self.get_queryset(), pk=pk)
+        document = get_object_or_404(self.get_queryset().select_related("verifiable"), pk=pk)
+        wanted = request.query_params.get("format", "docx")
+        if wanted not in ("docx", "pdf"):
+            raise ValidationFailed(gettext("The format must be docx or pdf."),
+                                   extra={"errors": {"format": [gettext("The format must be docx or pdf.")]}})
         if not document.file:  # a result imported from a past register (licensing/imports.py): no file was made
             raise NotFound(gettext("This result was imported from a past register: the service holds no file of it; "
                                    "the original is kept on paper."))
-        name = f"{(document.number_text or document.kind).replace('/', '-')}.docx"
-        return FileResponse(document.file.open("rb"), as_attachment=True, filename=name,
+        stem = (document.number_text or document.kind).replace("/", "-")
+        if wanted == "pdf":
+            verifiable = document.verifiable
+            if verifiable is None:
+                raise NotFound(gettext("This document was issued before electronic results: it has no signed PDF."))
+            if not verifiable.is_signed:
+                raise Conflict(gettext("The signed PDF of this document is not ready yet: it is made a few seconds "
+                                       "after issue. The case's timeline says if signing failed."))
+            return FileResponse(verifiable.pdf.open("rb"), as_attachment=True, filename=f"{stem}.pdf",
+                                content_type="application/pdf")
+        return FileResponse(document.file.open("rb"), as_attachment=True, filename=f"{stem}.docx",
                             content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")

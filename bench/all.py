@@ -24,6 +24,8 @@ BENCHMARKS = [
     ["bench.export_memory", "--cases", "100000"],
     ["bench.photo_bomb", "--rounds", "3", "--seconds", "6"],
     ["bench.pdf_render", "--licences", "200"],  # DOCX → PDF/A-2b with a warm LibreOffice (documents/pdf.py)
+    # Signed PDFs per second, and approval → signed PDF with 10 approvals at once (adds 14 cases to the database).
+    ["bench.signed_results", "--licences", "200", "--approvals", "10"],
     ["bench.pipeline", "--applications", "10000"],  # last: it adds 10,000 cases to the database
 ]
 

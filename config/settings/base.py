@@ -358,5 +358,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Failed and throttled sign-ins reach stderr whatever LOG_LEVEL says (they propagate to the root's handler).
-    "loggers": {"sttt.security": {"level": "INFO"}},
+    "loggers": {
+        "sttt.security": {"level": "INFO"},
+        # pyHanko logs a traceback at WARNING for every certificate it does not trust: anyone may upload a PDF to
+        # /verify/, so that would be the public's to fill the logs with. The check's result says it already.
+        "pyhanko": {"level": "ERROR"},
+        "pyhanko_certvalidator": {"level": "ERROR"},
+    },
 }

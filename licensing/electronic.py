@@ -61,8 +61,8 @@ def document_sign(*, document_id: int) -> bool:
         docx = handle.read()
     pdf = pdf_from_docx(docx)
     issuer = document.issuer
-    signed = pdf_sign(pdf, reason=f"{verifiable.kind} số {document.number_text}".strip() if document.number_text
-                      else verifiable.kind, location=getattr(issuer, "place_name", "") or "",
+    reason = f"{verifiable.kind} số {document.number_text}" if document.number_text else verifiable.kind
+    signed = pdf_sign(pdf, reason=reason, location=issuer.place_name if issuer else "",
                       signer_name=document.signer_name)
     with transaction.atomic():
         completed = verifiable_complete(code=verifiable.code, pdf=signed)

@@ -1,6 +1,7 @@
 """E-mails to applicants: written in the transaction of the change they report, sent by a task after commit, each
 at most once, even when the sender dies while handing it over (see notifications_send)."""
 
+import contextlib
 import logging
 import smtplib
 
@@ -169,12 +170,9 @@ def _marks_step(*, sent: Notification | None = None, sending: Notification | Non
     # when it returns; one round trip instead of BEGIN, the statement and COMMIT.
     params = {"now": timezone.now(), "sent": sent.pk if sent else None, "sending": sending.pk if sending else None,
               "kind": CaseEvent.Kind.NOTIFICATION}
-    if connection.in_atomic_block:
-        # Only a test's own transaction may hold it (durable refuses any other): the marks' block as elsewhere.
-        with transaction.atomic(durable=True), connection.cursor() as cursor:
-            cursor.execute(_MARKS_SQL, params)
-            return cursor.fetchone()[0] == 1
-    with connection.cursor() as cursor:
+    # Only a test's own transaction may hold one (durable refuses any other): then the marks' block as elsewhere.
+    block = transaction.atomic(durable=True) if connection.in_atomic_block else contextlib.nullcontext()
+    with block, connection.cursor() as cursor:
         cursor.execute(_MARKS_SQL, params)
         return cursor.fetchone()[0] == 1
 

@@ -209,6 +209,18 @@ class CaseRules(RuleBasedStateMachine):
                 assert case.outcome_reasons == ""
 
     @invariant()
+    def every_issued_document_has_its_public_record(self):
+        """Electronic results: each document issued prints a verification code whose public record names the same
+        issuer and number, and a revoked permit's record says revoked (and only then)."""
+        revoked = dict(Permit.objects.values_list("document_id", "revoked_at"))
+        for document in IssuedDocument.objects.select_related("verifiable"):
+            record = document.verifiable
+            assert record is not None, document.number_text
+            assert (record.issuer_id, record.number_text) == (document.issuer_id, document.number_text)
+            if document.pk in revoked:
+                assert (record.status == "revoked") == (revoked[document.pk] is not None), document.number_text
+
+    @invariant()
     def results_equal_the_register(self):
         kept = report_services.figures_kept()
         results = defaultdict(int)

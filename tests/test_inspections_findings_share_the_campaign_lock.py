@@ -29,14 +29,14 @@ def checklists(catalogue):
 
 def _hold_inside_the_lock(monkeypatch, *, entered: threading.Semaphore, release: threading.Event):
     """Every finding, once it holds the campaign's lock, signals and waits for `release`."""
-    real = services.on_team
+    real = services.fieldwork.on_team
 
     def on_team_then_wait(case, user):
         entered.release()
         assert release.wait(timeout=20), "never released"
         return real(case, user)
 
-    monkeypatch.setattr(services, "on_team", on_team_then_wait)
+    monkeypatch.setattr(services.fieldwork, "on_team", on_team_then_wait)
 
 
 def test_two_findings_of_one_campaign_hold_its_lock_at_the_same_time(monkeypatch, lead, inspector):

@@ -1,0 +1,214 @@
+"""Outcomes of the targets, violation records, sanction decisions and the follow-up of corrections."""
+
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import roles as r
+from cases.deadlines import due_at_compute
+from cases.errors import NotAllowed, NotFound
+from cases.models import Case, CaseEvent, LimitUnit
+from cases.services import agency_member_required, case_lock
+from worker.outbox import outbox_enqueue
+
+from ..errors import (
+    AlreadyDecided,
+    CampaignClosedForChanges,
+    NotOnTeam,
+    OutcomeConflict,
+    OutcomeNotReady,
+    SanctionPending,
+)
+from ..models import Finding, FollowUp, Outcome, SanctionDecision, Target, ViolationRecord
+from ..selectors import LEAD_ROLES, findings_current, on_team
+from ._common import (
+    OUTCOME_STATES,
+    SANCTION_SERIES,
+    SANCTION_STATES,
+    SANCTION_WORKING_DAYS,
+    VIOLATION_SERIES,
+    _event,
+    _invalid,
+    _is_lead,
+    _iso,
+    _not_future,
+    _number_take,
+    _require_state,
+)
+from .campaigns import _target_locked
+
+
+def target_outcome_set(
+    *, actor, target_id: int, outcome: str, note: str = "", violation_description: str = "",
+    recorded_at: datetime | None = None,
+) -> Target:
+    """Close a visit: compliant, a reminder (not a sanction), or a violation, which opens the violation record
+    ("01/BB-VPHC", gap-free per year) and its sanction decision due 7 working days later. The visit minutes
+    (and the violation record) are rendered by tasks after commit. Setting the same outcome again changes nothing.
+    """
+    if outcome not in (Outcome.COMPLIANT, Outcome.REMINDER, Outcome.VIOLATION):
+        _invalid("outcome", _("One of: compliant, reminder, violation."))
+    note, violation_description = (note or "").strip(), (violation_description or "").strip()
+    with transaction.atomic():
+        target, case = _target_locked(target_id)
+        if not (on_team(case, actor) or _is_lead(case, actor)):
+            raise NotOnTeam()
+        agency_member_required(case, actor)
+        if target.outcome != Outcome.PENDING:
+            same = target.outcome == outcome and target.outcome_note == note and (
+                outcome != Outcome.VIOLATION or target.violation.description == violation_description)
+            if not same:
+                raise OutcomeConflict(extra={"stored": {"outcome": target.outcome, "note": target.outcome_note}})
+            return target
+        _require_state(case, OUTCOME_STATES)
+        _outcome_check(target, outcome, note=note, description=violation_description)
+        now = timezone.now()
+        target.outcome, target.outcome_note, target.outcome_at, target.outcome_by = outcome, note, now, actor
+        target.save(update_fields=["outcome", "outcome_note", "outcome_at", "outcome_by"])
+        _event(case, actor=actor, kind=CaseEvent.Kind.DOSSIER, action="target_outcome", note=note,
+               after={"target": target.pk, "name": target.establishment.name, "outcome": outcome})
+        if outcome == Outcome.VIOLATION:
+            recorded_at = recorded_at or now
+            _not_future(recorded_at, "recorded_at")
+            violation = _violation_record_open(case, target, actor=actor, description=violation_description,
+                                               recorded_at=recorded_at)
+            outbox_enqueue("inspections.violation_record_render", violation_id=violation.pk)
+        outbox_enqueue("inspections.visit_minutes_render", target_id=target.pk)
+    return target
+
+
+def _outcome_check(target: Target, outcome: str, *, note: str, description: str) -> None:
+    current = findings_current(target)
+    if not current:
+        raise OutcomeNotReady(_("No finding was received for this target yet."))
+    violations = [f for f in current.values() if f.result == Finding.Result.VIOLATION]
+    if outcome == Outcome.COMPLIANT and violations:
+        raise OutcomeNotReady(_("A target with a violation finding is not compliant."),
+                              extra={"violations": [f.item.code for f in violations]})
+    if outcome == Outcome.VIOLATION and not violations:
+        raise OutcomeNotReady(_("No finding at this target is a violation."))
+    if outcome == Outcome.REMINDER and not note:
+        _invalid("note", _("Say what the reminder is about."))
+    if outcome == Outcome.VIOLATION and not description:
+        _invalid("violation_description", _("Describe the violation for the record."))
+    without_photo = [f.item.code for f in current.values()
+                     if f.item.photo_required and f.result != Finding.Result.NOT_APPLICABLE and not f.photos.exists()]
+    if without_photo:
+        raise OutcomeNotReady(_("These items need a photo first: %(items)s.") % {"items": ", ".join(without_photo)},
+                              extra={"missing_photos": without_photo})
+
+
+def _violation_record_open(case: Case, target: Target, *, actor, description: str,
+                           recorded_at: datetime) -> ViolationRecord:
+    year, number, number_text = _number_take(VIOLATION_SERIES, recorded_at, agency=case.agency)
+    violation = ViolationRecord.objects.create(target=target, issuer=case.agency, year=year, number=number,
+                                               number_text=number_text, description=description,
+                                               recorded_at=recorded_at, recorded_by=actor)
+    due_at = sanction_due_at(recorded_at)
+    SanctionDecision.objects.create(violation=violation, due_at=due_at)
+    _event(case, actor=actor, kind=CaseEvent.Kind.DOCUMENT, action="violation_record",
+           after={"target": target.pk, "number": number_text, "recorded_at": _iso(recorded_at),
+                  "sanction_due_at": _iso(due_at)})
+    return violation
+
+
+def sanction_due_at(recorded_at: datetime) -> datetime:
+    """The end of the 7th working day after the day of the record (Vietnam's calendar: Tết, make-up days)."""
+    return due_at_compute(start=recorded_at, amount=SANCTION_WORKING_DAYS, unit=LimitUnit.WORKING_DAYS)
+
+
+FINE_MAX_VND = 2_000_000_000  # far above any fine in NĐ 15/2020 or NĐ 119/2020: catches a slip of the keyboard
+
+
+def sanction_decide(*, actor, sanction_id: int, fine_vnd: int, remedial_measures: str = "",
+                    decided_at: datetime | None = None) -> SanctionDecision:
+    """Record the sanction decision ("01/QĐ-XPVPHC", gap-free per year): the fine in VND and the remedial
+    measures. A decision after its due date is recorded and shown as late."""
+    if not r.user_roles(actor) & LEAD_ROLES:
+        raise NotAllowed(_("Only an inspection lead or the head records sanction decisions."))
+    remedial_measures = (remedial_measures or "").strip()
+    if not isinstance(fine_vnd, int) or isinstance(fine_vnd, bool) or not 0 < fine_vnd <= FINE_MAX_VND:
+        _invalid("fine_vnd", _("The fine is a whole number of đồng, more than 0."))
+    with transaction.atomic():
+        sanction = SanctionDecision.objects.filter(pk=sanction_id).select_related(
+            "violation__target__campaign").first()
+        if sanction is None:
+            raise NotFound(_("Sanction decision not found."))
+        case = case_lock(sanction.violation.target.campaign.case_id)
+        agency_member_required(case, actor)
+        sanction = SanctionDecision.objects.select_related("violation").get(pk=sanction_id)
+        if sanction.decided_at is not None:
+            if (sanction.fine_vnd, sanction.remedial_measures) != (fine_vnd, remedial_measures):
+                raise AlreadyDecided(extra={"number": sanction.number_text, "fine_vnd": sanction.fine_vnd})
+            return sanction
+        _require_state(case, SANCTION_STATES)
+        decided_at = decided_at or timezone.now()
+        _not_future(decided_at, "decided_at")
+        if decided_at < sanction.violation.recorded_at:
+            _invalid("decided_at", _("The decision cannot come before the violation record."))
+        year, number, number_text = _number_take(SANCTION_SERIES, decided_at, agency=case.agency)
+        sanction.decided_at, sanction.decided_by, sanction.issuer = decided_at, actor, case.agency
+        sanction.year, sanction.number, sanction.number_text = year, number, number_text
+        sanction.fine_vnd, sanction.remedial_measures = fine_vnd, remedial_measures
+        sanction.save()
+        _event(case, actor=actor, kind=CaseEvent.Kind.DOCUMENT, action="sanction_decide",
+               after={"violation": sanction.violation.number_text, "number": number_text, "fine_vnd": fine_vnd,
+                      "decided_at": _iso(decided_at), "due_at": _iso(sanction.due_at),
+                      "late": decided_at > sanction.due_at})
+    return sanction
+
+
+def _violation_locked(violation_id: int) -> tuple[ViolationRecord, Case]:
+    violation = ViolationRecord.objects.filter(pk=violation_id).select_related("target__campaign").first()
+    if violation is None:
+        raise NotFound(_("Violation record not found."))
+    case = case_lock(violation.target.campaign.case_id)
+    return ViolationRecord.objects.select_related("sanction", "target").get(pk=violation_id), case
+
+
+def follow_up_record(*, actor, violation_id: int, correction_due_on: date, note: str = "") -> FollowUp:
+    """Plan the check that the violation was corrected by `correction_due_on`."""
+    with transaction.atomic():
+        violation, case = _violation_locked(violation_id)
+        if not (on_team(case, actor) or _is_lead(case, actor)):
+            raise NotOnTeam()
+        agency_member_required(case, actor)
+        _require_state(case, SANCTION_STATES)
+        if violation.sanction.decided_at is None:
+            raise SanctionPending()
+        if correction_due_on < timezone.localtime(violation.recorded_at).date():
+            _invalid("correction_due_on", _("The correction cannot be due before the violation was recorded."))
+        follow_up = FollowUp.objects.create(violation=violation, correction_due_on=correction_due_on,
+                                            note=(note or "").strip(), created_by=actor)
+        _event(case, actor=actor, kind=CaseEvent.Kind.DOSSIER, action="follow_up",
+               after={"violation": violation.number_text, "follow_up": follow_up.pk,
+                      "correction_due_on": correction_due_on.isoformat()})
+    return follow_up
+
+
+def follow_up_done(*, actor, follow_up_id: int, done_note: str = "", done_at: datetime | None = None) -> FollowUp:
+    """Record that the correction was verified. Recording it again changes nothing."""
+    follow_up = FollowUp.objects.filter(pk=follow_up_id).first()
+    if follow_up is None:
+        raise NotFound(_("Follow-up not found."))
+    with transaction.atomic():
+        violation, case = _violation_locked(follow_up.violation_id)
+        if not (on_team(case, actor) or _is_lead(case, actor)):
+            raise NotOnTeam()
+        agency_member_required(case, actor)
+        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up_id)
+        if follow_up.done_at is not None:
+            return follow_up
+        if case.state not in SANCTION_STATES:
+            raise CampaignClosedForChanges(extra={"state": case.state})
+        done_at = done_at or timezone.now()
+        _not_future(done_at, "done_at")
+        follow_up.done_at, follow_up.done_note = done_at, (done_note or "").strip()
+        follow_up.save(update_fields=["done_at", "done_note"])
+        _event(case, actor=actor, kind=CaseEvent.Kind.DOSSIER, action="follow_up_done", note=follow_up.done_note,
+               after={"violation": violation.number_text, "follow_up": follow_up.pk, "done_at": _iso(done_at)})
+    return follow_up
+
+

@@ -16,6 +16,7 @@ urlpatterns = [
     path("licensing/", include("licensing.urls")),
     path("reports/", include("reports.urls")),
     path("inspections/", include("inspections.urls")),
+    path("", include("inspections.pages.urls")),  # /registry/, /campaigns/: the office side of inspections
     path("verify/", include("documents.urls")),  # public: anyone checks an issued document
     path("admin/", admin.site.urls),
     path("api/v1/licensing/", include("licensing.api.urls")),

@@ -1,0 +1,3 @@
+"""Office pages: registry."""
+
+urlpatterns = []

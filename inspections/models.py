@@ -54,6 +54,8 @@ class Establishment(models.Model):
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=300)
     address = models.CharField(_("address"), max_length=500)
+    # The commune or ward (xã, phường, thị trấn, đặc khu): filled from the address when not given.
+    commune = models.CharField(_("commune"), max_length=100, blank=True, db_index=True)
     operator = models.CharField(_("operator"), max_length=100, blank=True,
                                 help_text=_("Telecom operator (Viettel, VNPT, MobiFone...) for branches, points of "
                                             "sale and BTS sites."))

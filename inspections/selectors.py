@@ -76,3 +76,50 @@ def target_counts(queryset: QuerySet[Target]) -> QuerySet[Target]:
         findings_count=Count("findings", distinct=True),
         violations_count=Count("findings", filter=Q(findings__result=Finding.Result.VIOLATION), distinct=True),
     )
+
+
+# --- The registry as the office reads it (issue 17: registry, planning, map) --------------------------------------
+
+REGISTRY_READERS = frozenset({r.INSPECTOR, r.INSPECTION_LEAD, r.DEPARTMENT_HEAD, r.ADMINISTRATOR})
+
+
+def establishments_visible(*, user):
+    """Entries of the registries of the user's agencies and of their predecessors (as the API shows them)."""
+    from agencies.selectors import agency_ids_visible
+
+    from .models import Establishment
+
+    if not r.user_roles(user) & REGISTRY_READERS:
+        return Establishment.objects.none()
+    return Establishment.objects.filter(agency_id__in=agency_ids_visible(user)).select_related("agency")
+
+
+def violations_open_q():
+    """A violation record still open: its sanction not decided yet, or a correction not verified."""
+    from django.db.models import Exists, OuterRef, Q
+
+    pending = FollowUp.objects.filter(violation=OuterRef("pk"), done_at__isnull=True)
+    return Q(sanction__isnull=True) | Q(sanction__decided_at__isnull=True) | Q(Exists(pending))
+
+
+def establishments_with_history(queryset):
+    """Each entry with `last_visited_at` (its latest visit in any campaign), `violations_total`, `violations_open`,
+    `reminders_total` and `follow_ups_open` (corrections due and not verified): subqueries, one row per entry."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    def counted(qs, field: str):
+        return Coalesce(Subquery(qs.values(field).annotate(n=Count("pk")).values("n")[:1],
+                                 output_field=IntegerField()), Value(0))
+
+    visits = Target.objects.filter(establishment=OuterRef("pk"), visited_at__isnull=False).order_by("-visited_at")
+    violations = ViolationRecord.objects.filter(target__establishment=OuterRef("pk"))
+    return queryset.annotate(
+        last_visited_at=Subquery(visits.values("visited_at")[:1]),
+        violations_total=counted(violations, "target__establishment"),
+        violations_open=counted(violations.filter(violations_open_q()), "target__establishment"),
+        reminders_total=counted(Target.objects.filter(establishment=OuterRef("pk"), outcome="reminder"),
+                                "establishment"),
+        follow_ups_open=counted(FollowUp.objects.filter(violation__target__establishment=OuterRef("pk"),
+                                                        done_at__isnull=True), "violation__target__establishment"),
+    )

@@ -85,7 +85,7 @@ class EstablishmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Establishment
-        fields = ["id", "agency", "kind", "kind_label", "name", "address", "operator", "site_code", "latitude",
+        fields = ["id", "agency", "kind", "kind_label", "name", "address", "commune", "operator", "site_code", "latitude",
                   "longitude", "representative", "phone", "print_facility", "organisation", "licences", "active"]
         validators = []  # a site code once per operator: checked by the service, with the field named
 

@@ -12,13 +12,20 @@ from cases.errors import NotAllowed, NotFound, ValidationFailed
 from cases.models import CaseType
 from licensing.services import agency_for_registry
 
+from ..communes import commune_from_address
 from ..errors import InUse
 from ..models import TYPE_KINDS, Establishment
 from ..selectors import LEAD_ROLES
 from ._common import _decimal, _invalid
 
-ESTABLISHMENT_FIELDS = ("kind", "name", "address", "operator", "site_code", "latitude", "longitude",
+ESTABLISHMENT_FIELDS = ("kind", "name", "address", "commune", "operator", "site_code", "latitude", "longitude",
                         "representative", "phone", "print_facility", "organisation", "active")
+
+
+def _commune_fill(values: dict) -> None:
+    """The commune as given, else as the address names it ("Xã Đồng Tiên, huyện Quỳnh Phụ" → "Xã Đồng Tiên")."""
+    values["commune"] = " ".join(str(values.get("commune") or "").split())[:100] or commune_from_address(
+        values.get("address") or "")
 
 
 def _establishment_check(values: dict, *, agency: Agency) -> None:
@@ -60,6 +67,11 @@ def _acts_for(actor, agency_id: int) -> bool:
     return agency_id in member or bool(actor.is_superuser and not member)
 
 
+def establishment_may_change(actor, establishment: Establishment) -> bool:
+    """Whether the actor's role and agency let them change this entry (for pages to show the edit form)."""
+    return bool(r.user_roles(actor) & LEAD_ROLES) and _acts_for(actor, establishment.agency_id)
+
+
 def _registry_entry_writer(actor, establishment: Establishment) -> None:
     """A registry entry is changed by its own agency's staff: a predecessor's entries are read (and inspected),
     not changed; another agency's are not found."""
@@ -79,6 +91,7 @@ def establishment_create(*, actor, agency: Agency | None = None, **fields) -> Es
     keeper = agency_for_registry(actor=actor, case_types=CaseType.objects.filter(code__in=inspecting), agency=agency)
     for coordinate in ("latitude", "longitude"):
         values[coordinate] = _decimal(values.get(coordinate), 6, coordinate)
+    _commune_fill(values)
     _establishment_check(values, agency=keeper)
     with transaction.atomic():
         return Establishment.objects.create(agency=keeper, **values)
@@ -95,8 +108,11 @@ def establishment_update(*, actor, establishment_id: int, agency: Agency | None 
             _invalid("agency", _("An entry stays in the registry of its agency."))
         values = {name: getattr(establishment, name) for name in ESTABLISHMENT_FIELDS}
         values.update({k: v for k, v in fields.items() if k in ESTABLISHMENT_FIELDS})
+        if "address" in fields and "commune" not in fields and values["address"] != establishment.address:
+            values["commune"] = ""  # a new address: its commune read again
         for coordinate in ("latitude", "longitude"):
             values[coordinate] = _decimal(values.get(coordinate), 6, coordinate)
+        _commune_fill(values)
         _establishment_check({**values, "pk": establishment.pk}, agency=establishment.agency)
         for name, value in values.items():
             setattr(establishment, name, value)

@@ -16,5 +16,8 @@ def inspections_access(context) -> dict:
     roles = r.user_roles(user) if user is not None else frozenset()
     return {
         "visits": bool(roles & selectors.FIELD_ROLES),
+        # The office pages (registry, campaigns, map): inspectors read, leads, the head and administrators write.
+        "office": bool(roles & selectors.REGISTRY_READERS),
+        "plan": bool(roles & selectors.LEAD_ROLES),
         "current": getattr(getattr(request, "resolver_match", None), "view_name", ""),
     }

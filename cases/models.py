@@ -58,6 +58,8 @@ class ProtectedStateField(models.CharField):
 class Domain(models.TextChoices):
     LICENSING = "licensing", _("Licensing")
     INSPECTION = "inspection", _("Inspection")
+    # The department's periodic reports (reports/): cases of their own workflow, never counted in the figures.
+    REPORT = "report", _("Report")
 
 
 class LimitUnit(models.TextChoices):

@@ -23,11 +23,13 @@ ALL_ROLES = tuple(ROLE_LABELS)
 CREATE_ROLES = {
     "licensing": frozenset({LICENSING_OFFICER, DEPARTMENT_HEAD, ADMINISTRATOR}),
     "inspection": frozenset({INSPECTION_LEAD, DEPARTMENT_HEAD, ADMINISTRATOR}),
+    "report": frozenset({REPORTER, DEPARTMENT_HEAD, ADMINISTRATOR}),
 }
 # Domain → roles that may assign a case of that domain.
 ASSIGN_ROLES = {
     "licensing": frozenset({DEPARTMENT_HEAD, ADMINISTRATOR}),
     "inspection": frozenset({INSPECTION_LEAD, DEPARTMENT_HEAD, ADMINISTRATOR}),
+    "report": frozenset({DEPARTMENT_HEAD, ADMINISTRATOR}),
 }
 
 

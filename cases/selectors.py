@@ -98,5 +98,6 @@ def case_domain_roles_may_work(*, user, domain: str) -> bool:
     working = {
         "licensing": {r.LICENSING_OFFICER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR},
         "inspection": {r.INSPECTOR, r.INSPECTION_LEAD, r.DEPARTMENT_HEAD, r.ADMINISTRATOR},
+        "report": {r.REPORTER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR},
     }[domain]
     return bool(roles & working)

@@ -298,6 +298,7 @@ def _transition_apply(case: Case, transition: Transition, *, actor, note: str, n
 ASSIGNABLE_ROLES = {
     "licensing": (r.LICENSING_OFFICER, r.DEPARTMENT_HEAD),
     "inspection": (r.INSPECTOR, r.INSPECTION_LEAD),
+    "report": (r.REPORTER,),
 }
 
 

@@ -138,7 +138,8 @@ def may_transfer(user) -> bool:
 
 def cases_to_transfer(agency: Agency):
     """The agency's cases a transfer moves: open ones, and closed ones still holding open work."""
-    held = Case.objects.filter(agency=agency)
+    # A periodic report is the agency's own record of its period (reports/): it stays with the agency that wrote it.
+    held = Case.objects.filter(agency=agency).exclude(case_type__domain="report")
     closed_but_open = hooks.still_open_ids(held.filter(state__in=TERMINAL))
     return held.filter(~Q(state__in=TERMINAL) | Q(pk__in=closed_but_open))
 

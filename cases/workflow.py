@@ -31,6 +31,13 @@ class State(models.TextChoices):
     CONCLUDED = "concluded", _("Concluded")
     CLOSED = "closed", _("Followed up and closed")
     CANCELLED = "cancelled", _("Cancelled")
+    # periodic report (reports/): states of their own, so that no licensing or inspection list ever matches them
+    REPORT_DRAFT = "report_draft", _("Report: draft")
+    REPORT_CONTRIBUTING = "report_contributing", _("Report: divisions contributing")
+    REPORT_REVIEW = "report_review", _("Report: in the head's review")
+    REPORT_APPROVED = "report_approved", _("Report: approved")
+    REPORT_ISSUED = "report_issued", _("Report: issued")
+    REPORT_SENT = "report_sent", _("Report: sent")
 
 
 class Outcome(models.TextChoices):
@@ -143,14 +150,33 @@ INSPECTION = (
     ),
 )
 
+# A periodic report: the office (reporter) opens it to the divisions, each division writes its sections, the office
+# sends it to the head, who returns it or approves it; the office or the head issues it (number, date, frozen
+# content: reports/report_services.py, the only door: reports/hooks.py guards every action) and sends it.
+OFFICE = frozenset({r.REPORTER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR})
+REPORT = (
+    Transition("open_contributions", _("Open to the divisions"), frozenset({S.REPORT_DRAFT}),
+               S.REPORT_CONTRIBUTING, OFFICE),
+    Transition("submit_for_review", _("Send to the head for review"), frozenset({S.REPORT_CONTRIBUTING}),
+               S.REPORT_REVIEW, OFFICE),
+    Transition("return_for_changes", _("Return to the divisions"), frozenset({S.REPORT_REVIEW}),
+               S.REPORT_CONTRIBUTING, HEAD, requires_note=True),
+    Transition("approve_report", _("Approve the report"), frozenset({S.REPORT_REVIEW}), S.REPORT_APPROVED, HEAD),
+    Transition("issue_report", _("Issue the report (number and date)"), frozenset({S.REPORT_APPROVED}),
+               S.REPORT_ISSUED, OFFICE),
+    Transition("send_report", _("Mark the report sent"), frozenset({S.REPORT_ISSUED}), S.REPORT_SENT, OFFICE,
+               effects=(Effect.CLOSE,)),
+)
+
 WORKFLOWS: dict[str, dict[str, Transition]] = {
     "licensing": {t.action: t for t in LICENSING},
     "inspection": {t.action: t for t in INSPECTION},
+    "report": {t.action: t for t in REPORT},
 }
-INITIAL_STATE = {"licensing": S.RECEIVED, "inspection": S.PLANNED}
+INITIAL_STATE = {"licensing": S.RECEIVED, "inspection": S.PLANNED, "report": S.REPORT_DRAFT}
 # States in which the deadline clock runs (a paused or decided case is never overdue).
 CLOCK_RUNNING = frozenset({S.RECEIVED, S.IN_REVIEW, S.PROPOSED, S.PLANNED, S.ANNOUNCED, S.IN_FIELD, S.FINDINGS_CLOSED})
-TERMINAL = frozenset({S.ISSUED, S.REFUSED, S.WITHDRAWN, S.REVOKED, S.CLOSED, S.CANCELLED})
+TERMINAL = frozenset({S.ISSUED, S.REFUSED, S.WITHDRAWN, S.REVOKED, S.CLOSED, S.CANCELLED, S.REPORT_SENT})
 
 
 def transition_get(domain: str, action: str) -> Transition | None:

@@ -8,3 +8,6 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import backfill, services, tasks  # noqa: F401  registers the case-change hooks and the Celery tasks
+        from .report_services import report_hooks_register
+
+        report_hooks_register()

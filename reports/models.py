@@ -143,3 +143,183 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} {self.format} {self.status}"
+
+
+# --- The periodic report document (issue 14): a case of the "report" domain with its sections and indicators -------
+
+
+class ReportDivision(models.Model):
+    """A division of an agency that writes part of its periodic report (Phòng CNTT, Phòng BCVT, Thanh tra Sở, Văn
+    phòng): its members edit the sections and enter the indicators the division answers for. Data an administrator
+    keeps (Reports → Report divisions): who sits in which division is not a role of the engine."""
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="report_divisions",
+                               verbose_name=_("agency"))
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=200)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="report_divisions",
+                                     verbose_name=_("members"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["agency", "order", "code"]
+        verbose_name = _("report division")
+        verbose_name_plural = _("report divisions")
+        constraints = [models.UniqueConstraint(fields=["agency", "code"], name="report_division_once")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Report(models.Model):
+    """One periodic report of an agency (a quarter, six months or a year): its case carries the workflow and the
+    timeline; the report holds what is printed. `frozen` is the whole printed content, stored when it was issued:
+    an issued report is rendered from it alone (reports/report_document.py)."""
+
+    class Kind(models.TextChoices):
+        QUARTER = "quarter", _("Quarter")
+        HALF = "half", _("Six months")
+        YEAR = "year", _("Year")
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="report")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("agency"))
+    period = models.CharField(_("period"), max_length=10, help_text="2019-Q4, 2020-H1, 2020")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    summary = models.CharField(_("summary (trích yếu)"), max_length=500)
+    recipients = models.JSONField(_("recipients (Nơi nhận)"), default=list)
+    number = models.PositiveIntegerField(_("number"), null=True, blank=True, editable=False)
+    number_text = models.CharField(_("number and symbol"), max_length=40, blank=True, editable=False)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True, editable=False)
+    frozen = models.JSONField(_("issued content"), null=True, blank=True, editable=False)
+    docx_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # The signed PDF of the issued report (issue 15): its public verification code (documents/).
+    verification_code = models.CharField(max_length=20, blank=True, editable=False)
+    pdf = models.FileField(upload_to="reports/issued/%Y/", max_length=200, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period", "agency"]
+        verbose_name = _("periodic report")
+        verbose_name_plural = _("periodic reports")
+        constraints = [models.UniqueConstraint(fields=["agency", "period"], name="report_once_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.agency_id} {self.number_text}"
+
+
+class ReportSection(models.Model):
+    """A written part of a report (I.1–I.4, III), by its responsible division. Paragraphs are lines of `text`.
+    `version` goes up at each edit: an edit made on an older version is refused (a conflict), never merged."""
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="sections")
+    code = models.CharField(_("section"), max_length=10)
+    heading = models.CharField(_("heading"), max_length=300)
+    order = models.PositiveSmallIntegerField(default=0)
+    division = models.ForeignKey(ReportDivision, on_delete=models.PROTECT, related_name="sections",
+                                 verbose_name=_("division"))
+    text = models.TextField(_("text"), blank=True)
+    version = models.PositiveIntegerField(default=1)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["report", "order"]
+        verbose_name = _("report section")
+        verbose_name_plural = _("report sections")
+        constraints = [models.UniqueConstraint(fields=["report", "code"], name="report_section_once")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.code}"
+
+
+class ReportSectionVersion(models.Model):
+    """Every text a section held, in order (version 1 is the first text: empty, or the service's draft)."""
+
+    section = models.ForeignKey(ReportSection, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    note = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["section", "version"]
+        constraints = [models.UniqueConstraint(fields=["section", "version"], name="report_section_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.section_id} v{self.version}"
+
+
+class Indicator(models.Model):
+    """One line of section II (Hoạt động sự nghiệp và dịch vụ): catalogue data (reports/data/indicators.json, kept in
+    the admin). A child is printed under its parent: on its own row without a number, or, for a parent with
+    `children_inline`, inside the parent's row ("- Cấp tỉnh, huyện"). A hidden indicator (population) is only used
+    by another's note. Note rules: `share_of` prints `note_text` with {share} = value / note_of × 100 rounded;
+    `per_100` prints it with {per100} = value / note_of × 100 to one decimal (per 100 inhabitants)."""
+
+    class NoteRule(models.TextChoices):
+        NONE = "", _("None")
+        SHARE_OF = "share_of", _("Share of another indicator (%)")
+        PER_100 = "per_100", _("Per 100 of another indicator (inhabitants)")
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=400)
+    unit = models.CharField(_("unit"), max_length=60, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+                               verbose_name=_("parent"))
+    children_inline = models.BooleanField(_("children printed inside this row"), default=False)
+    shown = models.BooleanField(_("printed in the table"), default=True)
+    division_code = models.SlugField(_("responsible division"), max_length=40, blank=True)
+    compute = models.CharField(_("computed by the service"), max_length=40, blank=True,
+                               help_text="documents_signed")
+    note_rule = models.CharField(_("note rule"), max_length=20, choices=NoteRule.choices, blank=True)
+    note_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                verbose_name=_("note relative to"))
+    note_text = models.CharField(_("note text"), max_length=200, blank=True,
+                                 help_text="= {share}% số VB gửi liên thông; {per100} TB/100 dân")
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IndicatorValue(models.Model):
+    """An indicator's value for one agency and period, entered by a user or imported from a file."""
+
+    class Source(models.TextChoices):
+        ENTERED = "entered", _("Entered")
+        IMPORTED = "imported", _("Imported")
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    period = models.CharField(_("period"), max_length=10)
+    value = models.BigIntegerField(_("value"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    entered_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["period", "indicator"]
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
+        constraints = [models.UniqueConstraint(fields=["indicator", "agency", "period"],
+                                               name="indicator_value_once")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id} {self.period} = {self.value}"

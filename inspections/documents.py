@@ -15,7 +15,7 @@ from django.utils import timezone
 from agencies.selectors import letterhead, signature_on
 from licensing.documents import OfficialDocument, date_text, document_render
 
-from .models import Campaign, Establishment, Finding, Outcome, Target, ViolationRecord
+from .models import Campaign, Establishment, Finding, Outcome, SanctionDecision, Target, ViolationRecord
 from .selectors import findings_current
 
 # licensing.documents knows only its own kinds (permit, approval, refusal, apology); "approval" gives the plain
@@ -25,7 +25,18 @@ CATEGORY = {
     "visit_minutes": "biên bản kiểm tra",
     "violation_record": "biên bản vi phạm hành chính",
     "conclusion": "kết luận kiểm tra",
+    "decision": "quyết định kiểm tra",
+    "sanction_decision": "quyết định xử phạt vi phạm hành chính",
 }
+# What the public verification page calls each document (documents.VerifiableDocument.kind).
+KIND_LABEL = {
+    "visit_minutes": "Biên bản kiểm tra",
+    "violation_record": "Biên bản vi phạm hành chính",
+    "conclusion": "Kết luận kiểm tra",
+    "decision": "Quyết định kiểm tra",
+    "sanction_decision": "Quyết định xử phạt vi phạm hành chính",
+}
+OFFENDER_VI = {"individual": "Cá nhân", "organisation": "Tổ chức"}
 
 KIND_VI = {
     Establishment.Kind.OPERATOR_BRANCH: "chi nhánh doanh nghiệp viễn thông",
@@ -254,6 +265,85 @@ def conclusion_content(campaign: Campaign, *, signer_name: str) -> OfficialDocum
         recipient="", body=body, closing=closing, signer_title=signed.title, signer_name=signer_name,
         **letterhead(case.agency),
         recipients_block=["- Các cơ sở được kiểm tra;", "- Giám đốc Sở (để b/c);", "- Lưu: VT, hồ sơ đoàn kiểm tra."],
+    )
+
+
+def decision_content(campaign: Campaign) -> OfficialDocument:
+    """Quyết định kiểm tra: numbered when the campaign is announced, signed by the head of the department."""
+    case = campaign.case
+    issued_at = campaign.announced_at or timezone.now()
+    signed = signature_on(case.agency, timezone.localtime(issued_at).date())
+    bases = []
+    for basis in re.split(r"[;\n]", campaign.legal_basis):
+        basis = basis.strip().rstrip(".")
+        if basis:
+            bases.append(basis if basis.lower().startswith("căn cứ") else f"Căn cứ {basis};")
+    targets = list(campaign.targets.select_related("establishment").order_by("planned_on", "pk"))
+    body = [
+        ("Điều 1", f"Kiểm tra {case.subject_name[:1].lower()}{case.subject_name[1:]}."),
+        ("Phạm vi, nội dung kiểm tra", campaign.scope.strip() or case.case_type.name_vi),
+        ("Thời gian kiểm tra",
+         f"từ ngày {day_text(campaign.period_start)} đến ngày {day_text(campaign.period_end)}"),
+        ("Điều 2. Thành lập Đoàn kiểm tra gồm", _team_text(campaign)),
+        ("", f"Các cơ sở được kiểm tra ({len(targets)}):"),
+    ]
+    for index, target in enumerate(targets, start=1):
+        body.append((f"{index}. {target.establishment.name}", target.establishment.address))
+    body.append(("Điều 3", "Đoàn kiểm tra có trách nhiệm thực hiện kiểm tra đúng nội dung, thời gian quy định; "
+                          "các cơ sở được kiểm tra có trách nhiệm cung cấp hồ sơ, tài liệu và tạo điều kiện để "
+                          "Đoàn hoàn thành nhiệm vụ. Quyết định này có hiệu lực kể từ ngày ký."))
+    return OfficialDocument(
+        kind=LAYOUT_KIND, number_text=campaign.decision_number_text, issued_at=issued_at,
+        title="QUYẾT ĐỊNH", summary=f"Về việc {case.subject_name[:1].lower()}{case.subject_name[1:]}",
+        legal_bases=bases, recipient="", body=body, closing=[], signer_title=signed.title,
+        signer_name=signed.name, **letterhead(case.agency),
+        recipients_block=["- Như Điều 2, Điều 3;", "- Các cơ sở được kiểm tra;", "- Lưu: VT, hồ sơ đoàn kiểm tra."],
+    )
+
+
+def sanction_decision_content(sanction: SanctionDecision) -> OfficialDocument:
+    """Quyết định xử phạt vi phạm hành chính: the provisions violated, the fine per provision, the remedial
+    measures and the payment due date."""
+    violation = sanction.violation
+    target = violation.target
+    campaign = target.campaign
+    case = campaign.case
+    establishment = target.establishment
+    cited = list(violation.cited.select_related("provision__decree", "provision__amended_by"))
+    legal_bases = ["Căn cứ Luật Xử lý vi phạm hành chính năm 2012;"]
+    decrees = dict.fromkeys(f"Nghị định số {row.provision.decree.number_text}" for row in cited)
+    if not decrees and campaign.checklist.sanction_basis:
+        decrees = {campaign.checklist.sanction_basis: None}
+    legal_bases += [f"Căn cứ {decree};" for decree in decrees]
+    legal_bases.append(f"Căn cứ Biên bản vi phạm hành chính số {violation.number_text} lập "
+                       f"{moment_text(violation.recorded_at)};")
+    offender = violation.offender_name or establishment.name
+    body = [
+        ("Điều 1. Xử phạt vi phạm hành chính đối với",
+         f"{OFFENDER_VI.get(violation.offender_kind, 'Tổ chức, cá nhân')}: {offender}"),
+        ("Địa chỉ", establishment.address),
+        ("Đã thực hiện hành vi vi phạm hành chính", _sentence(violation.description)),
+    ]
+    for row in cited:
+        body.append((f"Quy định tại {row.provision.citation}", f"{_sentence(row.provision.text)}; "
+                     f"mức phạt tiền: {vnd(row.fine_vnd)}"))
+    body.append(("Tổng số tiền phạt", vnd(sanction.fine_vnd)))
+    if sanction.remedial_measures:
+        body.append(("Biện pháp khắc phục hậu quả", _sentence(sanction.remedial_measures)))
+    body.append(("Điều 2. Thời hạn nộp tiền phạt",
+                 f"Trong thời hạn {SanctionDecision.PAYMENT_DAYS} ngày, chậm nhất ngày "
+                 f"{day_text(sanction.payment_due_on)}; quá thời hạn mà không chấp hành thì bị cưỡng chế thi hành "
+                 "theo quy định của pháp luật."))
+    body.append(("Điều 3", "Quyết định này có hiệu lực kể từ ngày ký. Tổ chức, cá nhân bị xử phạt có quyền khiếu "
+                          "nại, khởi kiện đối với quyết định này theo quy định của pháp luật."))
+    decided_at = sanction.decided_at or timezone.now()
+    signed = signature_on(case.agency, timezone.localtime(decided_at).date(), user=sanction.decided_by)
+    return OfficialDocument(
+        kind=LAYOUT_KIND, number_text=sanction.number_text, issued_at=decided_at,
+        title="QUYẾT ĐỊNH", summary="Xử phạt vi phạm hành chính", legal_bases=legal_bases, recipient="",
+        body=body, closing=[], signer_title=signed.title, signer_name=signed.name, **letterhead(case.agency),
+        recipients_block=["- Tổ chức, cá nhân bị xử phạt;", "- Kho bạc nhà nước (để thu tiền phạt);",
+                          "- Lưu: VT, hồ sơ đoàn kiểm tra."],
     )
 
 

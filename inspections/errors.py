@@ -68,3 +68,26 @@ class InUse(Conflict):
 class SanctionPending(Conflict):
     code = "sanction_not_decided"
     title = _("The sanction decision must be recorded first.")
+
+
+class FindingSuperseded(Conflict):
+    code = "finding_superseded"
+    title = _("The inspector has recorded a newer finding on this item: review that one.")
+
+
+class ReviewConflict(Conflict):
+    code = "review_conflict"
+    title = _("Someone else reviewed this finding meanwhile.")
+
+
+class ResultNotForItem(ValidationFailed):
+    code = "result_not_for_item"
+    title = _("This answer does not fit the checklist item.")
+
+
+class ProvisionNotInForce(ValidationFailed):
+    code = "provision_not_in_force"
+
+
+class FineOutOfRange(ValidationFailed):
+    code = "fine_out_of_range"

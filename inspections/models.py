@@ -5,6 +5,8 @@ A campaign is a case of the "inspection" domain (cases.Case): its state, lead (a
 timeline live there; this app keeps what only inspections have.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -138,6 +140,11 @@ class ChecklistItem(models.Model):
     photo_required = models.BooleanField(_("photo required"), default=False,
                                          help_text=_("A finding on this item (other than not applicable) needs a "
                                                      "photo before the visit's outcome is recorded."))
+    # Field review (issue 17): an item that only asks for a photo (e.g. "the shop front") has no compliant /
+    # violation answer: its finding's result is "photo".
+    photo_only = models.BooleanField(_("photo only"), default=False,
+                                     help_text=_("The item asks only for a photo, not for a compliant / violation "
+                                                 "answer."))
 
     class Meta:
         ordering = ["template", "order", "id"]
@@ -248,6 +255,15 @@ class Finding(models.Model):
         COMPLIANT = "compliant", _("Compliant")
         VIOLATION = "violation", _("Violation")
         NOT_APPLICABLE = "not_applicable", _("Not applicable")
+        PHOTO = "photo", _("Photo taken")  # the only answer of a photo-only item
+
+    class Review(models.TextChoices):
+        """The lead's review of a submission, as ODK Central's review states: received → accepted / needs
+        correction / rejected. A correction is a new finding, received again."""
+        RECEIVED = "received", _("Received")
+        ACCEPTED = "accepted", _("Accepted")
+        NEEDS_CORRECTION = "needs_correction", _("Needs correction")
+        REJECTED = "rejected", _("Rejected")
 
     id = models.UUIDField(primary_key=True, editable=False)
     target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="findings")
@@ -265,6 +281,13 @@ class Finding(models.Model):
                                   verbose_name=_("inspector"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
     fingerprint = models.CharField(max_length=64, editable=False)
+    # Field review (issue 17). Not part of the fingerprint: the review is the lead's, the content the inspector's.
+    review_state = models.CharField(_("review"), max_length=20, choices=Review.choices, default=Review.RECEIVED,
+                                    editable=False)
+    review_note = models.TextField(_("review note"), blank=True, editable=False)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True, editable=False)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", editable=False)
 
     class Meta:
         ordering = ["target", "device_time", "received_at"]
@@ -318,6 +341,98 @@ class Photo(models.Model):
         return str(self.id)
 
 
+# --- Sanctions catalogue (issue 17) ----------------------------------------------------------------------
+
+
+class OffenderKind(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    ORGANISATION = "organisation", _("Organisation")
+
+
+class SanctionDecree(models.Model):
+    """A decree on administrative sanctions (or one that amends such a decree), in force from `effective_from` to
+    `effective_to` (inclusive; empty: still in force). Loaded from inspections/data/sanctions_catalogue.json."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)  # "ND15/2020"
+    number_text = models.CharField(_("number"), max_length=60)  # "15/2020/NĐ-CP"
+    title = models.CharField(_("title"), max_length=500)
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    amends = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="amendments",
+                               verbose_name=_("amends"))
+    # Whose fines the decree states: the other kind's range follows from it (an organisation's is double an
+    # individual's: Luật Xử lý vi phạm hành chính 2012, Điều 24 khoản 2; each decree's Điều 4 says which it states).
+    fines_stated_for = models.CharField(_("fines stated for"), max_length=20, choices=OffenderKind.choices)
+    source = models.TextField(_("source of the figures"), blank=True)
+
+    class Meta:
+        ordering = ["effective_from", "code"]
+        verbose_name = _("sanctions decree")
+        verbose_name_plural = _("sanctions decrees")
+
+    def __str__(self) -> str:
+        return f"Nghị định {self.number_text}"
+
+
+class SanctionProvision(models.Model):
+    """One article / clause / point of a decree: the behaviour it sanctions, the fine as the decree states it, and
+    the remedial measures; in force from `valid_from` to `valid_to` (an amendment ends one row and starts another)."""
+
+    decree = models.ForeignKey(SanctionDecree, on_delete=models.PROTECT, related_name="provisions",
+                               verbose_name=_("decree"))
+    amended_by = models.ForeignKey(SanctionDecree, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="amended_provisions", verbose_name=_("as amended by"))
+    key = models.CharField(_("key"), max_length=80, unique=True)
+    article = models.PositiveSmallIntegerField(_("article"))
+    clause = models.PositiveSmallIntegerField(_("clause"), null=True, blank=True)
+    point = models.CharField(_("point"), max_length=4, blank=True)
+    text = models.TextField(_("behaviour sanctioned"))
+    fine_min_vnd = models.PositiveBigIntegerField(_("minimum fine as stated (VND)"))
+    fine_max_vnd = models.PositiveBigIntegerField(_("maximum fine as stated (VND)"))
+    remedial_measures = models.TextField(_("remedial measures"), blank=True)
+    inspection_types = models.JSONField(_("inspection types"), default=list, blank=True)
+    valid_from = models.DateField(_("in force from"))
+    valid_to = models.DateField(_("in force to"), null=True, blank=True)
+    source = models.TextField(_("source"), blank=True)
+    checked = models.BooleanField(_("checked against the official text"), default=False)
+
+    class Meta:
+        ordering = ["decree__effective_from", "article", "clause", "point", "id"]
+        verbose_name = _("sanction provision")
+        verbose_name_plural = _("sanction provisions")
+        constraints = [
+            models.CheckConstraint(condition=Q(fine_min_vnd__gt=0) & Q(fine_max_vnd__gte=models.F("fine_min_vnd")),
+                                   name="provision_fine_range_ordered"),
+            models.CheckConstraint(condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                                   name="provision_validity_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.citation} – {self.text[:60]}"
+
+    @property
+    def citation(self) -> str:
+        parts = []
+        if self.point:
+            parts.append(f"điểm {self.point}")
+        if self.clause:
+            parts.append(f"khoản {self.clause}")
+        parts.append(f"Điều {self.article}")
+        text = " ".join(parts) + f" Nghị định {self.decree.number_text}"
+        if self.amended_by_id:
+            text += f" (sửa đổi, bổ sung bởi Nghị định {self.amended_by.number_text})"
+        return text
+
+    def fine_range(self, offender_kind: str) -> tuple[int, int]:
+        """The range for an individual or an organisation: an organisation's is double an individual's."""
+        stated = (self.fine_min_vnd, self.fine_max_vnd)
+        if self.decree.fines_stated_for == offender_kind:
+            return stated
+        if offender_kind == OffenderKind.ORGANISATION:
+            return stated[0] * 2, stated[1] * 2
+        return stated[0] // 2, stated[1] // 2
+
+
 # --- Violations, sanctions, follow-up --------------------------------------------------------------------
 
 
@@ -335,6 +450,12 @@ class ViolationRecord(models.Model):
     description = models.TextField(_("violation"))
     recorded_at = models.DateTimeField(_("recorded at"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Issue 17: the offender and the provisions violated, chosen from the catalogue in force on `committed_on`.
+    offender_kind = models.CharField(_("offender"), max_length=20, choices=OffenderKind.choices, blank=True)
+    offender_name = models.CharField(_("offender's name"), max_length=300, blank=True)
+    committed_on = models.DateField(_("day of the violation"), null=True, blank=True)
+    provisions = models.ManyToManyField(SanctionProvision, through="ViolationProvision", blank=True,
+                                        related_name="violations", verbose_name=_("provisions violated"))
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
@@ -345,6 +466,24 @@ class ViolationRecord(models.Model):
 
     def __str__(self) -> str:
         return self.number_text
+
+
+class ViolationProvision(models.Model):
+    """A provision a violation record cites, and the fine the sanction decision sets for it (empty until
+    then)."""
+
+    violation = models.ForeignKey(ViolationRecord, on_delete=models.CASCADE, related_name="cited")
+    provision = models.ForeignKey(SanctionProvision, on_delete=models.PROTECT, related_name="+")
+    fine_vnd = models.PositiveBigIntegerField(_("fine (VND)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["violation", "provision__article", "provision__clause", "provision__point", "id"]
+        verbose_name = _("provision violated")
+        verbose_name_plural = _("provisions violated")
+        constraints = [models.UniqueConstraint(fields=["violation", "provision"], name="violation_provision_once")]
+
+    def __str__(self) -> str:
+        return f"{self.violation_id} → {self.provision_id}"
 
 
 class SanctionDecision(models.Model):
@@ -390,6 +529,16 @@ class SanctionDecision(models.Model):
     def decided_late(self) -> bool:
         return self.decided_at is not None and self.decided_at > self.due_at
 
+    # Luật Xử lý vi phạm hành chính 2012, Điều 73 khoản 1: the fine is paid within 10 days of receiving the decision
+    # (counted here from the day of the decision: the day it is handed over is not recorded).
+    PAYMENT_DAYS = 10
+
+    @property
+    def payment_due_on(self):
+        if self.decided_at is None:
+            return None
+        return timezone.localtime(self.decided_at).date() + timedelta(days=self.PAYMENT_DAYS)
+
 
 class FollowUp(models.Model):
     """The check that a violation was corrected by its due date."""
@@ -421,6 +570,8 @@ class Document(models.Model):
         VISIT_MINUTES = "visit_minutes", _("Visit minutes")
         VIOLATION_RECORD = "violation_record", _("Violation record")
         CONCLUSION = "conclusion", _("Campaign conclusion")
+        DECISION = "decision", _("Decision to inspect")
+        SANCTION_DECISION = "sanction_decision", _("Sanction decision")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="documents")
     target = models.ForeignKey(Target, on_delete=models.PROTECT, null=True, blank=True, related_name="documents")
@@ -429,6 +580,9 @@ class Document(models.Model):
     issued_at = models.DateTimeField(_("dated"))
     file = models.FileField(upload_to="inspections/documents/%Y/", max_length=200)
     sha256 = models.CharField(max_length=64)
+    # Its electronic copy (issue 15): the verification code printed on it, and once signed the signed PDF.
+    verifiable = models.OneToOneField("documents.VerifiableDocument", on_delete=models.PROTECT, null=True,
+                                      blank=True, related_name="inspection_document", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,9 +3,9 @@
 from celery import shared_task
 
 from cases.errors import NotFound
-from cases.tasks import RETRY, outbox_done
+from cases.tasks import RETRY, TRANSIENT, outbox_done
 
-from . import services
+from . import electronic, services
 
 
 def task_run(service, outbox_id, **ids) -> None:
@@ -34,3 +34,27 @@ def violation_record_render(violation_id: int, outbox_id: int | None = None) -> 
 @shared_task(name="inspections.conclusion_render", **RETRY)
 def conclusion_render(campaign_id: int, outbox_id: int | None = None) -> None:
     task_run(services.conclusion_issue, outbox_id, campaign_id=campaign_id)
+
+
+@shared_task(name="inspections.decision_render", **RETRY)
+def decision_render(campaign_id: int, outbox_id: int | None = None) -> None:
+    task_run(services.decision_issue, outbox_id, campaign_id=campaign_id)
+
+
+@shared_task(name="inspections.sanction_decision_render", **RETRY)
+def sanction_decision_render(sanction_id: int, outbox_id: int | None = None) -> None:
+    task_run(services.sanction_decision_issue, outbox_id, sanction_id=sanction_id)
+
+
+@shared_task(name="inspections.document_sign", **RETRY)
+def document_sign(document_id: int, outbox_id: int | None = None) -> None:
+    """The signed PDF of an inspection document. A failure other than a passing outage goes on the campaign's
+    timeline (once per distinct error) and the outbox row stays undone, so the recovery sweep tries again."""
+    try:
+        electronic.document_sign(document_id=document_id)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        electronic.document_sign_failed(document_id=document_id, error=exc)
+        raise
+    outbox_done(outbox_id)

@@ -54,6 +54,9 @@ def catalogue_load() -> None:
     # The inspection checklists of migration inspections 0002 (idempotent), which campaigns need.
     importlib.import_module("inspections.migrations.0002_checklist_templates").load(
         apps, SimpleNamespace(connection=SimpleNamespace(vendor="data-only")))
+    # The sanctions catalogue (inspections/data/sanctions_catalogue.json), as migration inspections 0008 loads it.
+    from inspections.catalogue import catalogue_load as sanctions_catalogue_load
+    sanctions_catalogue_load()
 
 
 @pytest.fixture(autouse=True)

@@ -177,7 +177,8 @@ def test_a_printing_campaign_from_plan_to_closed_documents_by_the_worker(celery_
     assert " raised" not in worker_log(celery_worker)
     documents = ok(clients[inspector2.pk].get(f"{API}documents/?campaign={campaign['id']}&page_size=50"))
     kinds = sorted(d["kind"] for d in documents["results"])
-    assert kinds == ["conclusion", "violation_record"] + ["visit_minutes"] * 17
+    # The decision to inspect (made on announce) and the sanction decision are documents too (issue 17).
+    assert kinds == ["conclusion", "decision", "sanction_decision", "violation_record"] + ["visit_minutes"] * 17
 
     def download(kind, target_id=None):
         [document] = [d for d in documents["results"] if d["kind"] == kind and (target_id is None

@@ -121,14 +121,25 @@ class ChecklistTemplateSerializer(serializers.ModelSerializer):
 class DocumentSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     download_url = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
+    verification_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Document
         fields = ["id", "campaign", "target", "kind", "kind_label", "number_text", "issued_at", "sha256",
-                  "download_url"]
+                  "download_url", "pdf_url", "verification_url"]
 
     def get_download_url(self, document) -> str:
         return _url(self.context, f"/api/v1/inspections/documents/{document.pk}/download/")
+
+    def get_pdf_url(self, document) -> str | None:
+        if document.verifiable_id is None or not document.verifiable.is_signed:
+            return None
+        return _url(self.context, f"/api/v1/inspections/documents/{document.pk}/download/?format=pdf")
+
+    def get_verification_url(self, document) -> str | None:
+        from documents.qr import verification_url
+        return verification_url(document.verifiable.code) if document.verifiable_id else None
 
 
 # --- Campaigns and targets -----------------------------------------------------------------------------------
@@ -369,9 +380,21 @@ class ViolationSerializer(serializers.ModelSerializer):
 
 
 class SanctionDecideSerializer(serializers.Serializer):
-    fine_vnd = serializers.IntegerField(min_value=1, max_value=FINE_MAX_VND, help_text=_("The fine in đồng."))
+    fine_vnd = serializers.IntegerField(min_value=1, max_value=FINE_MAX_VND, required=False, default=None,
+                                        help_text=_("The fine in đồng (the sum of `fines` when the record cites "
+                                                    "provisions)."))
+    fines = serializers.DictField(child=serializers.IntegerField(), required=False, default=None,
+                                  help_text=_("Provision id → fine in đồng, each within the provision's range for "
+                                              "the offender's kind."))
     remedial_measures = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     decided_at = api_fields.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ViolationOffenderSerializer(serializers.Serializer):
+    offender_kind = serializers.ChoiceField(choices=["individual", "organisation"])
+    offender_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    committed_on = api_fields.DateField(required=False, allow_null=True, default=None)
+    provision_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=50)
 
 
 class FollowUpDoneSerializer(serializers.Serializer):

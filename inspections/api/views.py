@@ -4,7 +4,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from agencies.selectors import agency_ids_visible
 from cases.api.problems import problem
+from cases.errors import Conflict, NotFound, ValidationFailed
 
 from .. import selectors, services
 from ..filters import (
@@ -333,6 +334,17 @@ class ViolationViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.violations_visible(user=self.request.user).select_related(
             "recorded_by", "sanction__decided_by").prefetch_related("follow_ups")
 
+    @extend_schema(request=s.ViolationOffenderSerializer, responses={200: s.ViolationSerializer, 400: PROBLEM})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, CampaignLeads])
+    def offender(self, request, pk=None):
+        """Write the offender and the provisions violated, chosen from the catalogue in force on the day of the
+        violation (a provision not in force then is refused)."""
+        violation = self.get_object()
+        shape = s.ViolationOffenderSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        services.violation_offender_set(actor=request.user, violation_id=violation.pk, **shape.validated_data)
+        return Response(s.ViolationSerializer(self.get_queryset().get(pk=violation.pk)).data)
+
 
 class SanctionViewSet(viewsets.ReadOnlyModelViewSet):
     """Sanction decisions, each due 7 working days after its violation record."""
@@ -395,12 +407,33 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = DocumentFilter
 
     def get_queryset(self):
-        return selectors.documents_visible(user=self.request.user)
+        return selectors.documents_visible(user=self.request.user).select_related("verifiable")
 
-    @extend_schema(responses={(200, DOCX): bytes})
+    def perform_content_negotiation(self, request, force=False):
+        # On the download, ?format= names the file's format (docx, pdf), not one of the API's renderers.
+        return super().perform_content_negotiation(request, force=force or self.action == "download")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["docx", "pdf"], required=False, description=(
+            "docx (default): the document as rendered; pdf: its signed PDF/A, which anyone can check at "
+            "/verify/<code>/ (409 until it is signed, a few seconds after it is made)."))],
+        responses={(200, DOCX): bytes, (200, "application/pdf"): bytes, 409: PROBLEM})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         document = self.get_object()
-        return FileResponse(document.file.open("rb"), as_attachment=True, content_type=DOCX,
-                            filename=f"{(document.number_text or document.kind).replace('/', '-')}-{document.pk}.docx")
+        wanted = request.query_params.get("format", "docx")
+        if wanted not in ("docx", "pdf"):
+            raise ValidationFailed(_("The format must be docx or pdf."),
+                                   extra={"errors": {"format": [_("The format must be docx or pdf.")]}})
+        stem = f"{(document.number_text or document.kind).replace('/', '-')}-{document.pk}"
+        if wanted == "pdf":
+            verifiable = document.verifiable
+            if verifiable is None:
+                raise NotFound(_("This document was made before electronic copies: it has no signed PDF."))
+            if not verifiable.is_signed:
+                raise Conflict(_("The signed PDF of this document is not ready yet: it is made a few seconds "
+                                 "after the document. The campaign's timeline says if signing failed."))
+            return FileResponse(verifiable.pdf.open("rb"), as_attachment=True, filename=f"{stem}.pdf",
+                                content_type="application/pdf")
+        return FileResponse(document.file.open("rb"), as_attachment=True, content_type=DOCX, filename=f"{stem}.docx")
 

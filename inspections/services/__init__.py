@@ -42,6 +42,8 @@ from .fieldwork import (  # noqa: F401
 )
 from .issuing import (  # noqa: F401
     conclusion_issue,
+    decision_issue,
+    sanction_decision_issue,
     violation_record_issue,
     visit_minutes_issue,
 )
@@ -58,4 +60,5 @@ from .sanctions import (  # noqa: F401
     sanction_decide,
     sanction_due_at,
     target_outcome_set,
+    violation_offender_set,
 )

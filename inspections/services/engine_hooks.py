@@ -39,6 +39,7 @@ def _decision_number(case: Case, transition, *, actor, note, event) -> None:
     case.save(update_fields=["result_number", "updated_at"])
     _event(case, actor=actor, kind=CaseEvent.Kind.DOCUMENT, action="decision_number",
            after={"number": campaign.decision_number_text, "year": year})
+    outbox_enqueue("inspections.decision_render", campaign_id=campaign.pk)  # the decision's document, once
 
 
 @hooks.guard("inspection", "conclude")

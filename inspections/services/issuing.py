@@ -1,5 +1,6 @@
 """The inspection documents, made by tasks after commit, each one once."""
 
+import dataclasses
 import hashlib
 
 from django.core.files.base import ContentFile
@@ -10,21 +11,32 @@ from cases import roles as r
 from cases.errors import NotFound
 from cases.models import CaseEvent
 from cases.services import case_lock
+from licensing.electronic import verification_fields
+from worker.outbox import outbox_enqueue
 
 from .. import documents as docs
-from ..models import Campaign, Document, Outcome, Target, ViolationRecord
+from .. import electronic
+from ..models import Campaign, Document, Outcome, SanctionDecision, Target, ViolationRecord
 
 
-def _document_store(campaign: Campaign, *, kind: str, content, target: Target | None = None) -> Document | None:
-    """Render outside any lock (it takes a while), then store under the campaign's lock unless a document of
-    this kind is already there: a second delivery renders in vain and stores nothing."""
+def _document_store(campaign: Campaign, *, kind: str, content, target: Target | None = None,
+                    holder: str = "") -> Document | None:
+    """Reserve the document's verification code (documents/, idempotent per campaign, target and kind), render it
+    with the code and QR in its first page's footer outside any lock (it takes a while), then store it under the
+    campaign's lock unless a document of this kind is already there: a second delivery renders in vain and stores
+    nothing. After commit, a task makes its signed PDF (inspections/electronic.py)."""
+    verifiable = electronic.verification_reserve(
+        campaign, kind=kind, target=target, number_text=content.number_text, issued_at=content.issued_at,
+        subject=content.summary or content.title, holder=holder)
+    content = dataclasses.replace(content, **verification_fields(verifiable))
     data = docs.render(content, kind=kind)
     with transaction.atomic():
         case = case_lock(campaign.case_id)
         if Document.objects.filter(campaign=campaign, target=target, kind=kind).exists():
             return None
         document = Document(campaign=campaign, target=target, kind=kind, number_text=content.number_text,
-                            issued_at=content.issued_at, sha256=hashlib.sha256(data).hexdigest())
+                            issued_at=content.issued_at, sha256=hashlib.sha256(data).hexdigest(),
+                            verifiable=verifiable)
         stem = f"{case.reference}-{kind}" + (f"-{target.pk}" if target else "")
         document.file.save(f"{stem}.docx", ContentFile(data), save=False)
         try:
@@ -36,6 +48,7 @@ def _document_store(campaign: Campaign, *, kind: str, content, target: Target | 
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.DOCUMENT, action=kind,
                                  after={"document": document.pk, "number": content.number_text,
                                         "target": target.pk if target else None})
+        outbox_enqueue(electronic.SIGN_TASK, document_id=document.pk)
     return document
 
 
@@ -48,7 +61,7 @@ def visit_minutes_issue(*, target_id: int) -> Document | None:
     if target.outcome == Outcome.PENDING or target.documents.filter(kind=Document.Kind.VISIT_MINUTES).exists():
         return None
     return _document_store(target.campaign, kind=Document.Kind.VISIT_MINUTES, target=target,
-                           content=docs.visit_minutes_content(target))
+                           content=docs.visit_minutes_content(target), holder=target.establishment.name)
 
 
 def violation_record_issue(*, violation_id: int) -> Document | None:
@@ -62,7 +75,8 @@ def violation_record_issue(*, violation_id: int) -> Document | None:
     if target.documents.filter(kind=Document.Kind.VIOLATION_RECORD).exists():
         return None
     return _document_store(target.campaign, kind=Document.Kind.VIOLATION_RECORD, target=target,
-                           content=docs.violation_record_content(violation))
+                           content=docs.violation_record_content(violation),
+                           holder=violation.offender_name or target.establishment.name)
 
 
 def conclusion_issue(*, campaign_id: int) -> Document | None:
@@ -83,3 +97,30 @@ def conclusion_issue(*, campaign_id: int) -> Document | None:
                            content=docs.conclusion_content(campaign, signer_name=signer))
 
 
+
+
+def decision_issue(*, campaign_id: int) -> Document | None:
+    """The decision to inspect ("Quyết định kiểm tra") of an announced campaign, once."""
+    campaign = Campaign.objects.select_related("case__case_type", "case__agency", "checklist").filter(
+        pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(_("Campaign not found."))
+    if campaign.decision_number is None or campaign.documents.filter(
+            kind=Document.Kind.DECISION, target__isnull=True).exists():
+        return None
+    return _document_store(campaign, kind=Document.Kind.DECISION, content=docs.decision_content(campaign))
+
+
+def sanction_decision_issue(*, sanction_id: int) -> Document | None:
+    """The sanction decision ("Quyết định xử phạt vi phạm hành chính") once it is decided, once."""
+    sanction = SanctionDecision.objects.select_related(
+        "violation__target__campaign__case__agency", "violation__target__campaign__checklist",
+        "violation__target__establishment", "decided_by").filter(pk=sanction_id).first()
+    if sanction is None:
+        raise NotFound(_("Sanction decision not found."))
+    target = sanction.violation.target
+    if sanction.decided_at is None or target.documents.filter(kind=Document.Kind.SANCTION_DECISION).exists():
+        return None
+    return _document_store(target.campaign, kind=Document.Kind.SANCTION_DECISION, target=target,
+                           content=docs.sanction_decision_content(sanction),
+                           holder=sanction.violation.offender_name or target.establishment.name)

@@ -13,15 +13,28 @@ from cases.models import Case, CaseEvent, LimitUnit
 from cases.services import agency_member_required, case_lock
 from worker.outbox import outbox_enqueue
 
+from ..catalogue import in_force_on
 from ..errors import (
     AlreadyDecided,
     CampaignClosedForChanges,
+    FineOutOfRange,
     NotOnTeam,
     OutcomeConflict,
     OutcomeNotReady,
+    ProvisionNotInForce,
     SanctionPending,
 )
-from ..models import Finding, FollowUp, Outcome, SanctionDecision, Target, ViolationRecord
+from ..models import (
+    Finding,
+    FollowUp,
+    OffenderKind,
+    Outcome,
+    SanctionDecision,
+    SanctionProvision,
+    Target,
+    ViolationProvision,
+    ViolationRecord,
+)
 from ..selectors import LEAD_ROLES, findings_current, on_team
 from ._common import (
     OUTCOME_STATES,
@@ -35,6 +48,7 @@ from ._common import (
     _iso,
     _not_future,
     _number_take,
+    _require_lead,
     _require_state,
 )
 from .campaigns import _target_locked
@@ -122,14 +136,25 @@ def sanction_due_at(recorded_at: datetime) -> datetime:
 FINE_MAX_VND = 2_000_000_000  # far above any fine in NĐ 15/2020 or NĐ 119/2020: catches a slip of the keyboard
 
 
-def sanction_decide(*, actor, sanction_id: int, fine_vnd: int, remedial_measures: str = "",
-                    decided_at: datetime | None = None) -> SanctionDecision:
+def sanction_decide(*, actor, sanction_id: int, fine_vnd: int | None = None, remedial_measures: str = "",
+                    decided_at: datetime | None = None, fines: dict | None = None) -> SanctionDecision:
     """Record the sanction decision ("01/QĐ-XPVPHC", gap-free per year): the fine in VND and the remedial
-    measures. A decision after its due date is recorded and shown as late."""
+    measures. A decision after its due date is recorded and shown as late.
+
+    A record that cites provisions of the catalogue takes one fine per provision (`fines`: provision id → VND),
+    each within the provision's range for the offender's kind (an organisation's is double an individual's); the
+    decision's fine is their sum. A record citing none takes `fine_vnd` as a whole. The decision document is
+    rendered by a task after commit."""
     if not r.user_roles(actor) & LEAD_ROLES:
         raise NotAllowed(_("Only an inspection lead or the head records sanction decisions."))
     remedial_measures = (remedial_measures or "").strip()
-    if not isinstance(fine_vnd, int) or isinstance(fine_vnd, bool) or not 0 < fine_vnd <= FINE_MAX_VND:
+    if fines is not None:
+        try:
+            fines = {str(int(k)): v for k, v in dict(fines).items()}
+        except (TypeError, ValueError):
+            _invalid("fines", _("Fines are given per provision id."))
+    if fines is None and (not isinstance(fine_vnd, int) or isinstance(fine_vnd, bool)
+                          or not 0 < fine_vnd <= FINE_MAX_VND):
         _invalid("fine_vnd", _("The fine is a whole number of đồng, more than 0."))
     with transaction.atomic():
         sanction = SanctionDecision.objects.filter(pk=sanction_id).select_related(
@@ -139,6 +164,9 @@ def sanction_decide(*, actor, sanction_id: int, fine_vnd: int, remedial_measures
         case = case_lock(sanction.violation.target.campaign.case_id)
         agency_member_required(case, actor)
         sanction = SanctionDecision.objects.select_related("violation").get(pk=sanction_id)
+        cited = list(sanction.violation.cited.select_related("provision__decree").order_by("pk"))
+        if cited or fines is not None:
+            fine_vnd = _fines_check(sanction.violation, cited, fines or {}, fine_vnd)
         if sanction.decided_at is not None:
             if (sanction.fine_vnd, sanction.remedial_measures) != (fine_vnd, remedial_measures):
                 raise AlreadyDecided(extra={"number": sanction.number_text, "fine_vnd": sanction.fine_vnd})
@@ -153,6 +181,10 @@ def sanction_decide(*, actor, sanction_id: int, fine_vnd: int, remedial_measures
         sanction.year, sanction.number, sanction.number_text = year, number, number_text
         sanction.fine_vnd, sanction.remedial_measures = fine_vnd, remedial_measures
         sanction.save()
+        for row in cited:
+            row.fine_vnd = fines[str(row.provision_id)]
+            row.save(update_fields=["fine_vnd"])
+        outbox_enqueue("inspections.sanction_decision_render", sanction_id=sanction.pk)
         _event(case, actor=actor, kind=CaseEvent.Kind.DOCUMENT, action="sanction_decide",
                after={"violation": sanction.violation.number_text, "number": number_text, "fine_vnd": fine_vnd,
                       "decided_at": _iso(decided_at), "due_at": _iso(sanction.due_at),
@@ -212,3 +244,94 @@ def follow_up_done(*, actor, follow_up_id: int, done_note: str = "", done_at: da
     return follow_up
 
 
+
+
+# --- The violation record's offender and provisions (the sanctions catalogue) ------------------------------
+
+
+def _fines_check(violation: ViolationRecord, cited: list, fines: dict, fine_vnd: int | None) -> int:
+    """One fine per cited provision, each within its range for the offender's kind; returns their sum."""
+    if not cited:
+        _invalid("fines", _("The violation record cites no provision of the catalogue: give the fine as a whole."))
+    fines = {str(k): v for k, v in fines.items()}
+    known = {str(row.provision_id) for row in cited}
+    unknown = sorted(set(fines) - known)
+    if unknown:
+        _invalid("fines", _("These provisions are not cited by the violation record: %(ids)s.")
+                 % {"ids": ", ".join(unknown)})
+    errors, total = {}, 0
+    for row in cited:
+        key = str(row.provision_id)
+        amount = fines.get(key)
+        low, high = row.provision.fine_range(violation.offender_kind)
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            errors[key] = [_("A fine in whole đồng is required for %(citation)s.")
+                           % {"citation": row.provision.citation}]
+            continue
+        if not low <= amount <= high:
+            errors[key] = [_("The fine for %(citation)s must be between %(low)s and %(high)s đồng for %(kind)s.")
+                           % {"citation": row.provision.citation, "low": f"{low:,}".replace(",", "."),
+                              "high": f"{high:,}".replace(",", "."),
+                              "kind": OffenderKind(violation.offender_kind).label}]
+        total += amount
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise FineOutOfRange(first, extra={"errors": {"fines": errors},
+                                           "ranges": {str(row.provision_id):
+                                                      row.provision.fine_range(violation.offender_kind)
+                                                      for row in cited}})
+    if fine_vnd is not None and fine_vnd != total:
+        _invalid("fine_vnd", _("The total fine must be the sum of the fines per provision (%(total)s đồng).")
+                 % {"total": f"{total:,}".replace(",", ".")})
+    if total > FINE_MAX_VND:
+        _invalid("fines", _("The number is out of range."))
+    return total
+
+
+def violation_offender_set(*, actor, violation_id: int, offender_kind: str, offender_name: str = "",
+                           committed_on: date | None = None, provision_ids=()) -> ViolationRecord:
+    """Write the offender (individual or organisation) and the provisions violated on a violation record, chosen
+    from the catalogue in force on the day of the violation (`committed_on`, by default the record's day). A
+    provision not in force that day is refused. Possible until the sanction is decided; the same content again
+    changes nothing."""
+    if offender_kind not in OffenderKind.values:
+        _invalid("offender_kind", _("One of: individual, organisation."))
+    offender_name = (offender_name or "").strip()[:300]
+    ids = sorted({int(i) for i in provision_ids})
+    if not ids:
+        _invalid("provisions", _("Choose at least one provision violated."))
+    with transaction.atomic():
+        violation, case = _violation_locked(violation_id)
+        _require_lead(case, actor)
+        agency_member_required(case, actor)
+        _require_state(case, SANCTION_STATES)
+        day = committed_on or timezone.localtime(violation.recorded_at).date()
+        if day > timezone.localtime(violation.recorded_at).date():
+            _invalid("committed_on", _("The violation cannot come after its record."))
+        provisions = list(SanctionProvision.objects.filter(pk__in=ids).select_related("decree"))
+        missing = sorted(set(ids) - {p.pk for p in provisions})
+        if missing:
+            _invalid("provisions", _("Unknown provisions: %(ids)s.") % {"ids": ", ".join(map(str, missing))})
+        stale = [p for p in provisions if not in_force_on(p, day)]
+        if stale:
+            message = _("Not in force on %(day)s: %(provisions)s.") % {
+                "day": day.strftime("%d/%m/%Y"), "provisions": "; ".join(p.citation for p in stale)}
+            raise ProvisionNotInForce(message, extra={"errors": {"provisions": [message]},
+                                                      "not_in_force": [p.pk for p in stale]})
+        current = sorted(violation.cited.values_list("provision_id", flat=True))
+        same = (violation.offender_kind, violation.offender_name, violation.committed_on, current) == (
+            offender_kind, offender_name, day, ids)
+        if same:
+            return violation
+        if violation.sanction.decided_at is not None:
+            raise AlreadyDecided(extra={"number": violation.sanction.number_text})
+        violation.offender_kind, violation.offender_name, violation.committed_on = offender_kind, offender_name, day
+        violation.save(update_fields=["offender_kind", "offender_name", "committed_on"])
+        violation.cited.exclude(provision_id__in=ids).delete()
+        for provision in provisions:
+            ViolationProvision.objects.get_or_create(violation=violation, provision=provision)
+        _event(case, actor=actor, kind=CaseEvent.Kind.DOSSIER, action="violation_provisions",
+               before={"provisions": current},
+               after={"violation": violation.number_text, "offender_kind": offender_kind,
+                      "committed_on": day.isoformat(), "provisions": [p.citation for p in provisions]})
+    return violation

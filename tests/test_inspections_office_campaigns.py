@@ -147,3 +147,39 @@ def test_home_of_a_lead_links_to_the_office_pages(client, lead_c):
     body = client.get("/").content.decode()
     for url in ("/registry/", "/campaigns/", "/registry/map/", "/campaigns/new/"):
         assert f'href="{url}"' in body
+
+
+@pytest.mark.django_db
+def test_campaign_page_adds_and_takes_out_targets_and_sets_the_team(client, lead_c, inspector_c, culture):
+    campaign = campaign_make(lead=lead_c, shops=0, agency=culture)
+    first, second = shop(70, agency=culture), shop(71, agency=culture)
+    foreign = shop(72, Establishment.Kind.BTS_SITE, agency=Agency.objects.get(code="hung-yen-skhcn"))
+    client.force_login(lead_c)
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert 'id="targets-add"' in page and f'id="add-{first.pk}"' in page and f'id="add-{foreign.pk}"' not in page
+    client.post(f"/campaigns/{campaign.pk}/team/", {"lead": lead_c.pk, "members": [inspector_c.pk]})
+    assert set(campaign.case.members.values_list("pk", flat=True)) == {inspector_c.pk}
+    client.post(f"/campaigns/{campaign.pk}/targets/", {"establishments": [first.pk, second.pk, foreign.pk]})
+    targets = {t.establishment_id: t for t in campaign.targets.all()}
+    assert set(targets) == {first.pk, second.pk}  # another agency's entry is not found, so not added
+    assert list(targets[first.pk].inspectors.values_list("pk", flat=True)) == [inspector_c.pk]
+    client.post(f"/campaigns/{campaign.pk}/targets/{targets[second.pk].pk}/remove/")
+    assert set(campaign.targets.values_list("establishment_id", flat=True)) == {first.pk}
+    # An inspector on the team cannot change the team.
+    client.force_login(inspector_c)
+    assert client.post(f"/campaigns/{campaign.pk}/team/", {"lead": inspector_c.pk}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_lead_adds_an_establishment_to_the_registry(client, lead_c, inspector_c, culture):
+    data = {"kind": "print_shop", "name": "Cơ sở in Hưng Long", "address": "Số 3 Chùa Chuông, Phường Phố Hiến",
+            "commune": "", "operator": "", "site_code": "", "latitude": "20.650000", "longitude": "106.050000",
+            "representative": "", "phone": "", "active": "on"}
+    client.force_login(inspector_c)
+    assert client.post("/registry/new/", data).status_code == 403
+    client.force_login(lead_c)
+    response = client.post("/registry/new/", data)
+    entry = Establishment.objects.get(name="Cơ sở in Hưng Long")
+    assert response.status_code == 302 and (entry.agency, entry.commune) == (culture, "Phường Phố Hiến")
+    response = client.post("/registry/new/", {**data, "kind": "bts_site", "name": "Trạm"})  # a BTS site needs a code
+    assert response.status_code == 200 and b"has-error" in response.content

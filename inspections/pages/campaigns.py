@@ -22,7 +22,7 @@ from cases import roles as r
 from cases.competence import agency_competent
 from cases.errors import DomainError, ValidationFailed
 from cases.models import CaseType
-from cases.workflow import transitions_available
+from cases.workflow import TERMINAL, State, transitions_available
 
 from .. import selectors, services
 from ..models import TYPE_KINDS, Target
@@ -165,12 +165,95 @@ def campaign(request, pk: int):
     available = {t.action: t for t in transitions_available(domain="inspection", state=case.state, roles=roles)}
     actions = [available[a] for a in ACTION_ORDER if a in available] if lead_here else []
     documents = selectors.documents_visible(user=request.user).filter(campaign=item).order_by("kind", "pk")
+    planning = lead_here and case.state in services.PLANNING_STATES
+    team_editable = lead_here and case.state not in TERMINAL and case.state != State.CONCLUDED
+    inspectors = _agency_inspectors(case.agency) if team_editable else []
+    candidates = []
+    if planning:
+        taken = {t.establishment_id for t in targets}
+        registry = (selectors.establishments_visible(user=request.user)
+                    .filter(agency_id__in=predecessors_closure({case.agency_id}), active=True,
+                            kind__in=TYPE_KINDS.get(case.case_type.code, ())).exclude(pk__in=taken)
+                    .order_by("kind", "name", "pk"))
+        candidates = risk_scores(registry)
     return render(request, "inspections/office/campaign.html", {
         "campaign": item, "case": case, "targets": targets, "actions": actions,
         "team": [case.assignee, *case.members.exclude(pk=case.assignee_id).order_by("last_name", "username")]
         if case.assignee_id else list(case.members.all()),
         "documents": documents, "visited": sum(1 for t in targets if t.visited_at),
+        "planning": planning, "team_editable": team_editable, "inspectors": inspectors,
+        "member_ids": set(case.members.values_list("pk", flat=True)), "candidates": candidates,
     })
+
+
+def _team_of(campaign) -> tuple:
+    case = campaign.case
+    members = list(case.members.all())
+    return tuple(members) or ((case.assignee,) if case.assignee_id else ())
+
+
+@office_required(OFFICE_WRITERS | {r.INSPECTOR})
+@require_POST
+def campaign_targets_add(request, pk: int):
+    """Add establishments from the registry (each through services.target_add), assigned to the team's members."""
+    item = _campaign_get(request, pk)
+    chosen = [int(x) for x in request.POST.getlist("establishments") if x.isdigit()]
+    entries = {e.pk: e for e in selectors.establishments_visible(user=request.user).filter(pk__in=chosen)}
+    added = 0
+    for establishment_id in chosen:
+        entry = entries.get(establishment_id)
+        if entry is None:
+            continue
+        try:
+            services.target_add(actor=request.user, campaign_id=item.pk, establishment=entry,
+                                inspectors=_team_of(item))
+        except DomainError as exc:
+            for line in error_messages(exc):
+                messages.error(request, line)
+        else:
+            added += 1
+    if added:
+        messages.success(request, _("%(count)s establishments were added to the campaign.") % {"count": added})
+    elif not chosen:
+        messages.error(request, _("Choose at least one establishment."))
+    return redirect("inspections-office:campaign", pk=item.pk)
+
+
+@office_required(OFFICE_WRITERS | {r.INSPECTOR})
+@require_POST
+def campaign_target_remove(request, pk: int, target_pk: int):
+    item = _campaign_get(request, pk)
+    target = get_object_or_404(item.targets, pk=target_pk)
+    try:
+        services.target_remove(actor=request.user, target_id=target.pk)
+    except DomainError as exc:
+        for line in error_messages(exc):
+            messages.error(request, line)
+    else:
+        messages.success(request, _("The establishment was taken out of the campaign."))
+    return redirect("inspections-office:campaign", pk=item.pk)
+
+
+@office_required(OFFICE_WRITERS)
+@require_POST
+def campaign_team(request, pk: int):
+    item = _campaign_get(request, pk)
+    inspectors = _agency_inspectors(item.case.agency)
+    lead = inspectors.filter(pk=request.POST.get("lead") or 0).first()
+    members = list(inspectors.filter(pk__in=[x for x in request.POST.getlist("members") if x.isdigit()]))
+    version = request.POST.get("version")
+    if lead is None:
+        messages.error(request, _("Choose the lead among the agency's inspectors."))
+        return redirect("inspections-office:campaign", pk=item.pk)
+    try:
+        services.campaign_team_set(actor=request.user, campaign_id=item.pk, lead=lead, members=members,
+                                   version=int(version) if version and version.isdigit() else None)
+    except DomainError as exc:
+        for line in error_messages(exc):
+            messages.error(request, line)
+    else:
+        messages.success(request, _("The team was saved."))
+    return redirect("inspections-office:campaign", pk=item.pk)
 
 
 @office_required(OFFICE_WRITERS | {r.INSPECTOR})
@@ -214,5 +297,8 @@ urlpatterns = [
     path("campaigns/new/", campaign_plan, name="campaign-plan"),
     path("campaigns/<int:pk>/", campaign, name="campaign"),
     path("campaigns/<int:pk>/action/", campaign_action, name="campaign-action"),
+    path("campaigns/<int:pk>/team/", campaign_team, name="campaign-team"),
+    path("campaigns/<int:pk>/targets/", campaign_targets_add, name="campaign-targets-add"),
+    path("campaigns/<int:pk>/targets/<int:target_pk>/remove/", campaign_target_remove, name="campaign-target-remove"),
     path("campaigns/<int:pk>/documents/<int:document_pk>/", campaign_document, name="campaign-document"),
 ]

@@ -160,6 +160,23 @@ def establishment(request, pk: int):
     })
 
 
+@office_required(OFFICE_WRITERS)
+@require_http_methods(["GET", "POST"])
+def establishment_new(request):
+    """A new entry of the registry of the lead's agency (the one inspecting this kind, for someone in several)."""
+    form = EstablishmentForm(request.POST or None, initial={"active": True})
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.establishment_create(actor=request.user,
+                                                  **{k: form.cleaned_data[k] for k in EstablishmentForm.FIELDS})
+        except DomainError as exc:
+            form_errors_apply(form, exc)
+        else:
+            messages.success(request, _("The establishment was saved."))
+            return redirect("inspections-office:establishment", pk=entry.pk)
+    return render(request, "inspections/office/establishment_new.html", {"form": form})
+
+
 def _import_session_key() -> str:
     return "inspections:registry-import"
 
@@ -270,6 +287,7 @@ def registry_map(request):
 
 urlpatterns = [
     path("registry/", registry, name="registry"),
+    path("registry/new/", establishment_new, name="establishment-new"),
     path("registry/import/", registry_import, name="registry-import"),
     path("registry/map/", registry_map, name="map"),
     path("registry/<int:pk>/", establishment, name="establishment"),

@@ -328,6 +328,13 @@ class Photo(models.Model):
     thumbnail = models.FileField(upload_to=thumbnail_upload_to, max_length=200, blank=True, editable=False)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
+    # What the camera wrote in the original's EXIF, read by the tablet before it scales the photo down (the
+    # stored JPEG carries no metadata): when and where the photo was taken (issue 17, item 8).
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
+    taken_latitude = models.DecimalField(_("latitude taken at"), max_digits=9, decimal_places=6, null=True,
+                                         blank=True, validators=LATITUDE_VALIDATORS)
+    taken_longitude = models.DecimalField(_("longitude taken at"), max_digits=9, decimal_places=6, null=True,
+                                          blank=True, validators=LONGITUDE_VALIDATORS)
 
     class Meta:
         ordering = ["finding", "received_at", "id"]

@@ -1,6 +1,9 @@
 """Reads: which campaigns, targets and findings a user may see; the current finding per item."""
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from cases import roles as r
 from cases.selectors import cases_visible
@@ -63,18 +66,94 @@ def on_team(case, user) -> bool:
     return user is not None and user.pk in team_ids(case)
 
 
+# --- Which findings count (issue 17: two inspectors, one item) --------------------------------------------
+#
+# THE RULE. Findings are never changed: each inspector's latest finding on an item (by device time, then arrival,
+# then id) is that inspector's current finding; a finding the lead rejected drops out (the inspector has no answer
+# on the item until they record a new one). An item's answer is the result its current findings agree on; when
+# the lead has accepted some of them, only the accepted ones are asked. Two current findings with different
+# results are a disagreement: the item counts as "pending review" (neither compliant nor a violation) until the
+# lead resolves it (accepts one side, or rejects / asks to correct the other). So an item counts once: in
+# findings_count when it has a current finding, in violations_count when its answer is a violation, in
+# disputed_count while its inspectors disagree. A photo-only item's answer is "photo".
+
+
+def _finding_order(finding: Finding) -> tuple:
+    return (finding.device_time, finding.received_at, str(finding.pk))
+
+
+@dataclass
+class ItemFindings:
+    """One checklist item at one target: every inspector's current finding, and the answer that counts."""
+
+    item_id: int
+    current: list[Finding] = field(default_factory=list)  # one per inspector (rejected ones left out), by time
+    history: list[Finding] = field(default_factory=list)  # every finding on the item, oldest first
+    answer: Finding | None = None  # the finding that counts (None: not recorded, or disputed)
+    disputed: bool = False
+
+
+def item_findings(target: Target, findings=None) -> dict[int, ItemFindings]:
+    """Per checklist item of the target that has findings, the rule above applied (see the module's THE RULE)."""
+    if findings is None:
+        findings = target.findings.select_related("item", "inspector", "reviewed_by").order_by()
+    items: dict[int, ItemFindings] = {}
+    latest: dict[tuple[int, int], Finding] = {}
+    for finding in sorted(findings, key=_finding_order):
+        items.setdefault(finding.item_id, ItemFindings(item_id=finding.item_id)).history.append(finding)
+        latest[(finding.item_id, finding.inspector_id)] = finding
+    for (item_id, _inspector), finding in sorted(latest.items(), key=lambda pair: _finding_order(pair[1])):
+        if finding.review_state != Finding.Review.REJECTED:
+            items[item_id].current.append(finding)
+    for entry in items.values():
+        accepted = [f for f in entry.current if f.review_state == Finding.Review.ACCEPTED]
+        asked = accepted or entry.current
+        if len({f.result for f in asked}) > 1:
+            entry.disputed = True
+        elif asked:
+            entry.answer = asked[-1]
+    return items
+
+
 def findings_current(target: Target) -> dict[int, Finding]:
-    """Per checklist item, the finding that counts: the latest by device time (then by arrival)."""
-    current: dict[int, Finding] = {}
-    for finding in target.findings.select_related("item", "inspector").order_by("device_time", "received_at"):
-        current[finding.item_id] = finding
-    return current
+    """Per checklist item, the finding that counts under THE RULE above (a disputed item has none)."""
+    return {item_id: entry.answer for item_id, entry in item_findings(target).items() if entry.answer is not None}
+
+
+def items_disputed(target: Target) -> list[int]:
+    """The items whose inspectors disagree (pending the lead's review)."""
+    return [item_id for item_id, entry in item_findings(target).items() if entry.disputed]
+
+
+# The same rule in SQL, per target (for lists): the current findings, then one row per item.
+_CURRENT_ITEMS_SQL = """
+    SELECT cur.item_id,
+           CASE WHEN bool_or(cur.review_state = 'accepted')
+                THEN count(DISTINCT cur.result) FILTER (WHERE cur.review_state = 'accepted')
+                ELSE count(DISTINCT cur.result) END AS results,
+           CASE WHEN bool_or(cur.review_state = 'accepted')
+                THEN min(cur.result) FILTER (WHERE cur.review_state = 'accepted')
+                ELSE min(cur.result) END AS answer
+      FROM inspections_finding cur
+     WHERE cur.target_id = inspections_target.id
+       AND cur.review_state <> 'rejected'
+       AND NOT EXISTS (SELECT 1 FROM inspections_finding later
+                        WHERE later.target_id = cur.target_id AND later.item_id = cur.item_id
+                          AND later.inspector_id = cur.inspector_id
+                          AND (later.device_time, later.received_at, later.id::text)
+                              > (cur.device_time, cur.received_at, cur.id::text))
+     GROUP BY cur.item_id
+"""
 
 
 def target_counts(queryset: QuerySet[Target]) -> QuerySet[Target]:
+    """findings_count (items recorded), violations_count (items whose answer is a violation) and disputed_count
+    (items pending review because their inspectors disagree), under THE RULE above: each item counts once."""
     return queryset.annotate(
-        findings_count=Count("findings", distinct=True),
-        violations_count=Count("findings", filter=Q(findings__result=Finding.Result.VIOLATION), distinct=True),
+        findings_count=RawSQL(f"(SELECT count(*) FROM ({_CURRENT_ITEMS_SQL}) items)", []),
+        violations_count=RawSQL(
+            f"(SELECT count(*) FROM ({_CURRENT_ITEMS_SQL}) items WHERE results = 1 AND answer = 'violation')", []),
+        disputed_count=RawSQL(f"(SELECT count(*) FROM ({_CURRENT_ITEMS_SQL}) items WHERE results > 1)", []),
     )
 
 

@@ -32,13 +32,17 @@ from cases.workflow import State
 
 from . import selectors
 from .api.permissions import FIELD_ROLES as WRITE_ROLES
-from .models import Finding, Photo
+from .api.review import fieldwork_data
+from .models import Finding, Outcome
 
 # Who records findings on a tablet: the API's writing roles (inspector, lead, head, administrator), on the team.
 PAGE_ROLES = WRITE_ROLES
 SHELL_STATIC = ("inspections/tablet.js", "inspections/tablet.css", "sttt/site.css")
 BATCH_SIZE = 50  # findings per batch request (the API takes up to 500)
 NETWORK_TIMEOUT_MS = 6000  # a page answers from the tablet's copy when the network is slower than this
+PING_TIMEOUT_MS = 4000  # the connection badge: "the server answers" only if the ping comes back within this
+PHOTO_MAX_SIDE = 1600  # a camera photo is scaled to this longer side on the tablet before it is queued
+PHOTO_QUALITY = 0.8  # and encoded as JPEG at this quality (issue 17, item 8; docs/PERFORMANCE.md)
 
 
 def _field_roles_required(view):
@@ -62,11 +66,31 @@ def result_labels() -> dict[str, str]:
     }
 
 
+def outcome_labels() -> list[tuple[str, str]]:
+    """The outcomes an inspector can close a visit with on the tablet (target_outcome_set decides)."""
+    return [(value, label) for value, label in Outcome.choices if value != Outcome.PENDING]
+
+
 def _messages() -> dict[str, str]:
     """The sentences the page's script shows, translated here (placeholders: %(name)s)."""
     return {
-        "online": _("Connected"),
+        "online": _("Connected"),  # the server answered the last ping
         "offline": _("No connection"),
+        "server_down": _("Server not answering"),
+        "checking": _("Checking the connection…"),
+        "sync_server_down": _("The server does not answer: what you record stays on this tablet and is sent as "
+                              "soon as it answers."),
+        "result_photo": _("Photo taken"),
+        "disputed": _("Your colleagues recorded a different result: the team lead will review this item."),
+        "others_title": _("Colleagues' findings"),
+        "review_needs_correction": _("The team lead asks for a correction: %(note)s"),
+        "review_rejected": _("The team lead rejected this finding: %(note)s"),
+        "review_accepted": _("Accepted by the team lead"),
+        "photo_scaling": _("Preparing the photo…"),
+        "finish_waiting": _("Send what is waiting first (sync), then finish the visit."),
+        "finish_offline": _("The server does not answer: finish the visit when it does."),
+        "finish_done": _("The visit is finished: %(outcome)s."),
+        "finish_refused": _("Not finished: %(reason)s"),
         "pending": _("Waiting to sync: %(findings)s findings, %(photos)s photos"),
         "last_sync": _("Synced at %(time)s: the server confirmed %(findings)s findings and %(photos)s photos."),
         "last_sync_nothing": _("Synced at %(time)s: nothing was waiting."),
@@ -113,7 +137,11 @@ def _page_config(request, **extra) -> dict:
             "photos": reverse("inspection-photo-list"),
             "sw": reverse("inspections:sw"),
             "scope": reverse("inspections:visits"),
+            "ping": reverse("inspection-ping"),
         },
+        "ping_timeout_ms": PING_TIMEOUT_MS,
+        "photo_max_side": PHOTO_MAX_SIDE,
+        "photo_quality": PHOTO_QUALITY,
         "batch_size": BATCH_SIZE,
         "csrf_cookie": settings.CSRF_COOKIE_NAME,
         "results": result_labels(),
@@ -179,25 +207,21 @@ def target_detail(request, pk: int):
     if not (r.user_roles(request.user) & PAGE_ROLES and selectors.on_team(case, request.user)):
         raise PermissionDenied
     items = list(target.campaign.checklist.items.order_by("order", "pk"))
-    current = selectors.findings_current(target)
-    photo_ids: dict = {}
-    for photo_id, finding_id in Photo.objects.filter(finding__in=[f.pk for f in current.values()]).values_list(
-            "pk", "finding").order_by("received_at", "pk"):
-        photo_ids.setdefault(finding_id, []).append(str(photo_id))
+    # Every inspector's findings per item as the API's fieldwork gives them (the page's script refreshes them from
+    # there after each sync): the tablet shows colleagues' findings beside its own, never mixes them.
+    fieldwork = fieldwork_data(target)
+    by_item = {entry["item"]: entry for entry in fieldwork["items"]}
     labels = result_labels()
-    rows, server = [], {}
+    rows = []
     for item in items:
-        finding = current.get(item.pk)
-        photos = photo_ids.get(finding.pk, []) if finding else []
-        rows.append({"item": item, "finding": finding, "photos": len(photos),
-                     "result_label": labels.get(finding.result, "") if finding else ""})
-        if finding is not None:
-            server[str(item.pk)] = {
-                "uuid": str(finding.pk), "result": finding.result, "note": finding.note,
-                "device_time": finding.device_time.isoformat(), "mine": finding.inspector_id == request.user.pk,
-                "inspector": finding.inspector.get_full_name() or finding.inspector.get_username(),
-                "photos": photos,
-            }
+        entry = by_item.get(item.pk, {"current": [], "replaced": [], "disputed": False})
+        mine = [f for f in entry["current"] + entry["replaced"] if f["inspector"]["id"] == request.user.pk]
+        mine.sort(key=lambda f: f["device_time"])
+        own = mine[-1] if mine else None
+        rows.append({"item": item, "own": own, "others": [f for f in entry["current"]
+                                                          if f["inspector"]["id"] != request.user.pk],
+                     "disputed": entry["disputed"], "photos": len(own["photos"]) if own else 0,
+                     "result_label": labels.get(own["result"], "") if own else ""})
     # Recording is for the staff of the agency holding the campaign: a predecessor's campaign is only read here.
     editable = case.state == State.IN_FIELD and case.agency_id in agency_ids_member(request.user)
     context = {
@@ -210,9 +234,13 @@ def target_detail(request, pk: int):
         "editable": editable,
         "inspectors": list(target.inspectors.all()),
         "rendered_at": timezone.localtime(),
-        "config": _page_config(request, page="target", target=target.pk, editable=editable, server=server,
-                               items={str(i.pk): {"photo_required": i.photo_required, "order": i.order}
-                                      for i in items}),
+        "outcomes": outcome_labels(),
+        "config": _page_config(request, page="target", target=target.pk, editable=editable,
+                               server=fieldwork["items"], outcome=target.outcome,
+                               items={str(i.pk): {"photo_required": i.photo_required, "photo_only": i.photo_only,
+                                                  "order": i.order} for i in items},
+                               fieldwork_url=reverse("inspection-target-fieldwork", args=[target.pk]),
+                               outcome_url=reverse("inspection-target-outcome", args=[target.pk])),
     }
     return render(request, "inspections/target.html", context)
 

@@ -188,7 +188,9 @@ def test_findings_and_a_photo_recorded_offline_reach_the_server_exactly_once(liv
     page.get_by_role("button", name="Đồng bộ").click()
     expect(page.locator("#sync-status")).to_contain_text("máy chủ đã xác nhận 2 kết quả và 1 ảnh")
     expect(page.locator("#pending-count")).to_have_text("Đang chờ đồng bộ: 0 kết quả, 0 ảnh")
-    assert answers == [("/api/v1/inspections/findings/batch/", 200), ("/api/v1/inspections/photos/", 200)]
+    # (besides the reads: the ping that checks the server answers, and the fieldwork read again after a sync)
+    writes = [a for a in answers if "/ping/" not in a[0] and "/fieldwork/" not in a[0]]
+    assert writes == [("/api/v1/inspections/findings/batch/", 200), ("/api/v1/inspections/photos/", 200)]
     resent = page.evaluate(READ_QUEUE)  # each item answered 200: already stored, nothing changed
     assert [(f["state"], f["answer"]) for f in resent["findings"]] == [("synced", 200)] * 2
     assert [(p["state"], p["answer"]) for p in resent["photos"]] == [("synced", 200)]

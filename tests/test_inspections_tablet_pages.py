@@ -68,7 +68,7 @@ def test_my_visits_lists_the_targets_assigned_to_me_in_campaigns_in_the_field(cl
     config = page_config(response)
     assert sorted(config["targets"]) == sorted(target_url(t) for t in in_field.targets.all())
     assert config["urls"] == {"batch": "/api/v1/inspections/findings/batch/", "photos": "/api/v1/inspections/photos/",
-                              "sw": SW, "scope": VISITS}
+                              "sw": SW, "scope": VISITS, "ping": "/api/v1/inspections/ping/"}
     assert config["messages"]["pending"].startswith("Đang chờ đồng bộ")
     # the menu leads there
     assert re.search(r'<nav class="menu".*href="/inspections/" aria-current="page">Lượt kiểm tra hôm nay</a>', html, re.S)
@@ -104,11 +104,16 @@ def test_the_checklist_page_carries_every_item_with_touch_buttons_camera_and_the
     config = page_config(response)
     assert config["page"] == "target" and config["target"] == target.pk and config["editable"] is True
     assert config["user"] == inspector.pk
-    server = config["server"][str(items[0].pk)]
-    assert datetime.fromisoformat(server.pop("device_time")) == stored.device_time == local(2020, 6, 10, 9, 15)
-    assert config["server"] == {str(items[0].pk): {
-        "uuid": str(stored.pk), "result": "violation", "note": "Không có sổ quản lý ấn phẩm.", "mine": True,
-        "inspector": inspector.get_full_name(), "photos": [str(photo.pk)]}}
+    # every inspector's findings per item, as the API's fieldwork gives them (issue 17)
+    (entry,) = config["server"]
+    assert (entry["item"], entry["disputed"], entry["answer"], entry["replaced"]) == (items[0].pk, False, "violation",
+                                                                                     [])
+    (server,) = entry["current"]
+    assert datetime.fromisoformat(server["device_time"]) == stored.device_time == local(2020, 6, 10, 9, 15)
+    assert (server["uuid"], server["result"], server["note"], server["inspector"]) == (
+        str(stored.pk), "violation", "Không có sổ quản lý ấn phẩm.",
+        {"id": inspector.pk, "name": inspector.get_full_name()})
+    assert [p["uuid"] for p in server["photos"]] == [str(photo.pk)] and server["review"]["state"] == "received"
     assert set(config["items"]) == {str(i.pk) for i in items}
     assert config["results"] == {"compliant": "Đạt", "violation": "Vi phạm", "not_applicable": "Không áp dụng"}
 

@@ -92,7 +92,8 @@ class EstablishmentSerializer(serializers.ModelSerializer):
     def get_licences(self, establishment) -> list[str]:
         if establishment.print_facility_id is None:
             return []
-        return [p.number_text for p in establishment.print_facility.permits.all() if p.revoked_at is None]
+        return [p.number_text for p in establishment.print_facility.permits.all()
+                if p.revoked_at is None and p.replaced_by_id is None]
 
 
 class EstablishmentBriefSerializer(serializers.ModelSerializer):
@@ -152,12 +153,15 @@ class TargetSerializer(serializers.ModelSerializer):
     outcome_label = serializers.CharField(source="get_outcome_display", read_only=True)
     findings_count = serializers.IntegerField(read_only=True, default=None)
     violations_count = serializers.IntegerField(read_only=True, default=None)
+    disputed_count = serializers.IntegerField(read_only=True, default=None,
+                                              help_text="Items whose inspectors disagree (pending review).")
     violation = serializers.SerializerMethodField()
 
     class Meta:
         model = Target
         fields = ["id", "campaign", "establishment", "inspectors", "planned_on", "visited_at", "outcome",
-                  "outcome_label", "outcome_note", "outcome_at", "findings_count", "violations_count", "violation"]
+                  "outcome_label", "outcome_note", "outcome_at", "findings_count", "violations_count", "disputed_count",
+                  "violation"]
 
     def get_violation(self, target) -> int | None:
         violation = getattr(target, "violation", None)
@@ -291,7 +295,7 @@ class PhotoSerializer(serializers.ModelSerializer):
     class Meta:
         model = Photo
         fields = ["uuid", "finding", "sha256", "width", "height", "size", "received_at", "file_url",
-                  "thumbnail_url"]
+                  "thumbnail_url", "taken_at", "taken_latitude", "taken_longitude"]
 
     def get_file_url(self, photo) -> str:
         return _url(self.context, f"/api/v1/inspections/photos/{photo.pk}/file/")
@@ -317,7 +321,8 @@ class FindingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Finding
         fields = ["uuid", "target", "item", "item_code", "result", "note", "latitude", "longitude", "accuracy",
-                  "device_time", "inspector", "received_at", "fingerprint", "photos"]
+                  "device_time", "inspector", "received_at", "fingerprint", "photos", "review_state", "review_note",
+                  "reviewed_at"]
 
 
 class FindingBatchSerializer(serializers.Serializer):
@@ -339,6 +344,12 @@ class PhotoUploadSerializer(serializers.Serializer):
     uuid = serializers.UUIDField(help_text=_("Made by the tablet; sending it again returns the stored photo."))
     finding = serializers.UUIDField()
     file = serializers.FileField(help_text=_("JPEG, PNG or WebP."))
+    taken_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                         help_text=_("When the camera took it (from the original's EXIF)."))
+    taken_latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                              default=None, min_value=-90, max_value=90)
+    taken_longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                               default=None, min_value=-180, max_value=180)
 
 
 # --- Violations, sanctions, follow-ups, documents -------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import review, views
 
 router = DefaultRouter()
 router.register("campaigns", views.CampaignViewSet, basename="inspection-campaign")
@@ -15,4 +15,10 @@ router.register("sanctions", views.SanctionViewSet, basename="inspection-sanctio
 router.register("follow-ups", views.FollowUpViewSet, basename="inspection-follow-up")
 router.register("documents", views.DocumentViewSet, basename="inspection-document")
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    # field review (issue 17): before the router, whose findings/<pk>/ would take these paths
+    path("targets/<int:pk>/fieldwork/", review.TargetFieldworkView.as_view(), name="inspection-target-fieldwork"),
+    path("findings/<uuid:uuid>/review/", review.FindingReviewView.as_view(), name="inspection-finding-review"),
+    path("ping/", review.PingView.as_view(), name="inspection-ping"),
+    path("", include(router.urls)),
+]

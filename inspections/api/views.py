@@ -300,7 +300,9 @@ class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         shape.is_valid(raise_exception=True)
         data = shape.validated_data
         photo, created = services.photo_add(actor=request.user, uuid=data["uuid"], finding_id=data["finding"],
-                                            upload=data["file"])
+                                            upload=data["file"], taken_at=data["taken_at"],
+                                            taken_latitude=data["taken_latitude"],
+                                            taken_longitude=data["taken_longitude"])
         return Response(s.PhotoSerializer(photo, context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

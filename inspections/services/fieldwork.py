@@ -22,7 +22,14 @@ from cases.services import agency_member_required, case_lock, case_lock_shared
 from cases.workflow import State
 from worker.outbox import outbox_enqueue
 
-from ..errors import CampaignNotInField, FindingConflict, FindingNotReceived, NotOnTeam, PhotoConflict
+from ..errors import (
+    CampaignNotInField,
+    FindingConflict,
+    FindingNotReceived,
+    NotOnTeam,
+    PhotoConflict,
+    ResultNotForItem,
+)
 from ..models import ChecklistItem, Finding, Photo, Target
 from ..photos import photo_digest, photo_prepare, thumbnail_make
 from ..selectors import findings_visible, on_team, photos_visible, team_ids
@@ -94,6 +101,14 @@ def _finding_from(content: dict, *, target, item, device_time: datetime, actor) 
                    fingerprint=_fingerprint(content))
 
 
+def _result_fits(item: ChecklistItem, result: str) -> None:
+    """A photo-only item's answer is "photo"; every other item's is compliant, violation or not applicable."""
+    if item.photo_only != (result == Finding.Result.PHOTO):
+        message = (_("This item asks only for a photo: its answer is “photo”.") if item.photo_only
+                   else _("“photo” is the answer of photo-only items."))
+        _invalid("result", message, error=ResultNotForItem)
+
+
 def _by_pk(model_or_queryset, pk):
     """The row with this key or None, read without the model's default ordering (which joins other tables)."""
     queryset = getattr(model_or_queryset, "objects", model_or_queryset)
@@ -131,6 +146,7 @@ def finding_submit(
         item = _by_pk(ChecklistItem, item_id)
         if item is None or item.template_id != target.campaign.checklist_id:
             _invalid("item", _("This item is not on the campaign's checklist."))
+        _result_fits(item, result)
         _not_future(device_time, "device_time", DEVICE_CLOCK_SKEW)
         try:  # the same id sent again at the same moment: the unique key decides, the loser reads the winner
             with transaction.atomic():
@@ -222,7 +238,8 @@ def _findings_fresh(*, actor, items: list[dict]) -> dict[int, Finding]:
             continue
         case = cases[target.campaign.case_id]
         if case.state != State.IN_FIELD or actor.pk not in teams[case.pk] or not _acts_for(actor, case.agency_id) \
-                or checklist_item.template_id != target.campaign.checklist_id:
+                or checklist_item.template_id != target.campaign.checklist_id \
+                or checklist_item.photo_only != (item.get("result") == Finding.Result.PHOTO):
             continue
         try:
             content = _finding_content(
@@ -262,7 +279,8 @@ def _photo_writer_check(case: Case, actor) -> None:
     _require_state(case, PHOTO_STATES)
 
 
-def photo_add(*, actor, uuid: uuid_lib.UUID, finding_id: uuid_lib.UUID, upload) -> tuple[Photo, bool]:
+def photo_add(*, actor, uuid: uuid_lib.UUID, finding_id: uuid_lib.UUID, upload, taken_at: datetime | None = None,
+              taken_latitude=None, taken_longitude=None) -> tuple[Photo, bool]:
     """Store a photo of a finding under the tablet's id: checked, re-encoded as JPEG without EXIF. The same id
     again returns the stored photo; the same content for the same finding is stored once. A task makes the
     thumbnail after commit.
@@ -271,7 +289,9 @@ def photo_add(*, actor, uuid: uuid_lib.UUID, finding_id: uuid_lib.UUID, upload) 
     queries and never a decoding: a used id is answered from the stored photo (the bytes sent are hashed, not
     decoded); a finding not received is 409; someone off the campaign's team is 403; a campaign past its field
     work is 409. Only then is the image checked (its pixels counted from its header) and decoded, outside any
-    lock; the team and the state are checked again under the campaign's lock."""
+    lock; the team and the state are checked again under the campaign's lock. `taken_at` and the position are what
+    the camera wrote in the original (the tablet reads them before scaling the photo down): kept as sent when
+    plausible (both coordinates, in range; a time not in the future), else left empty."""
     stored = _by_pk(Photo, uuid)
     if stored is not None:
         return _photo_same(stored, finding_id=finding_id, sha256=photo_digest(upload), actor=actor), False
@@ -289,8 +309,15 @@ def photo_add(*, actor, uuid: uuid_lib.UUID, finding_id: uuid_lib.UUID, upload) 
         same_content = Photo.objects.filter(finding=finding, sha256=checked.sha256).first()
         if same_content is not None:
             return same_content, False
+        lat = _decimal_or_none(taken_latitude, -90, 90)
+        lon = _decimal_or_none(taken_longitude, -180, 180)
+        if lat is None or lon is None:
+            lat = lon = None
+        if taken_at is not None and (timezone.is_naive(taken_at) or taken_at > timezone.now() + DEVICE_CLOCK_SKEW):
+            taken_at = None
         photo = Photo(id=uuid, finding=finding, sha256=checked.sha256, width=checked.width, height=checked.height,
-                      size=len(checked.jpeg), uploaded_by=actor)
+                      size=len(checked.jpeg), uploaded_by=actor, taken_at=taken_at, taken_latitude=lat,
+                      taken_longitude=lon)
         photo.file.save("photo.jpg", ContentFile(checked.jpeg), save=False)
         try:  # if the row cannot be stored, the file must not stay behind
             with transaction.atomic():
@@ -300,6 +327,14 @@ def photo_add(*, actor, uuid: uuid_lib.UUID, finding_id: uuid_lib.UUID, upload) 
             photo.file.delete(save=False)
             raise
     return photo, True
+
+
+def _decimal_or_none(value, low: int, high: int) -> Decimal | None:
+    try:
+        number = None if value is None else Decimal(str(value)).quantize(Decimal("0.000001"))
+    except ArithmeticError:
+        return None
+    return number if number is not None and number.is_finite() and low <= number <= high else None
 
 
 def photo_thumbnail_make(*, photo_id) -> bool:

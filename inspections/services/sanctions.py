@@ -35,7 +35,7 @@ from ..models import (
     ViolationProvision,
     ViolationRecord,
 )
-from ..selectors import LEAD_ROLES, findings_current, on_team
+from ..selectors import LEAD_ROLES, findings_current, items_disputed, on_team
 from ._common import (
     OUTCOME_STATES,
     SANCTION_SERIES,
@@ -95,6 +95,10 @@ def target_outcome_set(
 
 def _outcome_check(target: Target, outcome: str, *, note: str, description: str) -> None:
     current = findings_current(target)
+    disputed = items_disputed(target)  # two inspectors disagree: the lead's review settles it first (field review)
+    if disputed:
+        raise OutcomeNotReady(_("The inspectors disagree on some items: review them first."),
+                              extra={"disputed_items": disputed})
     if not current:
         raise OutcomeNotReady(_("No finding was received for this target yet."))
     violations = [f for f in current.values() if f.result == Finding.Result.VIOLATION]

@@ -7,8 +7,14 @@
 
    One finding per checklist item and visit: while it has never been sent, a change edits it in place (same
    id). Once it may have reached the server, it is never changed (the server keeps findings as they came):
-   a change becomes a new finding with a new id, and the latest time on the device counts.
-   Sync runs when a page loads, when the connection returns and on the "Sync" button. */
+   a change becomes a new finding with a new id: the inspector's latest counts (selectors' THE RULE).
+   A finding here is always this inspector's own: a colleague's finding on the same item is shown beside it (with
+   who and when) and never copied, so nobody's note goes out under another's name. Different results are flagged
+   on both tablets and wait for the lead's review, whose notes come back here.
+   Whether the server answers is asked (a ping with a short timeout), not guessed from navigator.onLine. Sync runs
+   when a page loads, within seconds of the connection returning (the "online" event, then pings until the server
+   answers), on a timer while something waits, and on the "Sync" button. Camera photos are scaled to
+   CONFIG.photo_max_side and re-encoded as JPEG before they are queued (their EXIF time and position kept). */
 (function () {
   "use strict";
 
@@ -22,7 +28,10 @@
   const KEEP_DAYS = 30;
   const POSITION_MAX_AGE_MS = 5 * 60 * 1000;
   const NOTE_DELAY_MS = 700;
-  const RETRY_MS = 60 * 1000; // with something waiting and the browser "online", try again this often
+  const RETRY_MS = 15 * 1000; // with something waiting, ask the server this often and sync when it answers
+  const RECONNECT_TRY_MS = 1500; // after an "online" event, ask the server this often until it answers
+  const RECONNECT_FOR_MS = 60 * 1000; // ... for at most this long (then the timer takes over)
+  const REFRESH_MS = 60 * 1000; // colleagues' findings and the lead's review: read again this often
 
   const $ = (id) => document.getElementById(id);
   const fmt = (text, values) => text.replace(/%\((\w+)\)s/g, (all, key) => (key in values ? String(values[key]) : all));
@@ -143,9 +152,32 @@
 
   // --- Findings and photos on this tablet -----------------------------------------------------------------
 
+  let serverItems = new Map((CONFIG.server || []).map((entry) => [entry.item, entry]));
+
+  // My latest finding on the item as the server holds it (a rejected one included: its note is for me).
   function serverFinding(item) {
-    const stored = CONFIG.server && CONFIG.server[String(item)];
-    return stored ? { ...stored, fromServer: true } : null;
+    const entry = serverItems.get(item);
+    if (!entry) return null;
+    const own = [...entry.current, ...entry.replaced].filter((f) => f.inspector && f.inspector.id === USER).sort(later);
+    return own.length ? { ...own[own.length - 1], fromServer: true, mine: true } : null;
+  }
+
+  // Colleagues' current findings on the item: shown, never copied into mine.
+  function serverOthers(item) {
+    const entry = serverItems.get(item);
+    return entry ? entry.current.filter((f) => !f.inspector || f.inspector.id !== USER) : [];
+  }
+
+  async function refreshServer() {
+    if (!TARGET || !CONFIG.fieldwork_url) return;
+    try {
+      const response = await fetch(CONFIG.fieldwork_url, { credentials: "same-origin", cache: "no-store",
+                                                           headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const body = await response.json();
+      serverItems = new Map(body.items.map((entry) => [entry.item, entry]));
+      if (body.outcome) CONFIG.outcome = body.outcome;
+    } catch (error) { /* no answer: what was read before stays */ }
   }
 
   function localCurrent(findings, item) {
@@ -157,7 +189,7 @@
     return best;
   }
 
-  // The finding that counts for an item: the latest by device time, here or on the server.
+  // My finding that counts for an item: my latest by device time, here or on the server (never a colleague's).
   function current(findings, item) {
     const local = localCurrent(findings, item);
     const server = serverFinding(item);
@@ -178,10 +210,13 @@
         await putAll("findings", [present]);
         return;
       }
+      // `present` is always my own finding: the note carried over is my own words, never a colleague's.
       const result = change.result || (present && present.result);
       const note = "note" in change ? change.note : (present && present.note) || "";
       if (!result) return;
-      const settled = present && !["conflict", "rejected"].includes(present.state);
+      const reviewed = present && present.fromServer && present.review &&
+        ["needs_correction", "rejected"].includes(present.review.state); // a correction is a new finding
+      const settled = present && !reviewed && !["conflict", "rejected"].includes(present.state);
       if (settled && present.result === result && (present.note || "") === note) return; // nothing changed
       const finding = { uuid: newId(), user: USER, target: TARGET, item, result, note, ...where, device_time: now,
                         state: "pending", sent: false, created: now, replaces: present ? present.uuid : null };
@@ -198,17 +233,114 @@
     return changed();
   }
 
+  // --- Photos made for the network ------------------------------------------------------------------------
+
+  // The capture time and GPS position the camera wrote in a JPEG's EXIF (the scaled copy carries no metadata).
+  function exifOf(buffer) {
+    const found = { taken_at: null, taken_latitude: null, taken_longitude: null };
+    try {
+      const view = new DataView(buffer);
+      if (view.getUint16(0) !== 0xffd8) return found;
+      let offset = 2;
+      while (offset + 4 < view.byteLength) {
+        const marker = view.getUint16(offset);
+        const size = view.getUint16(offset + 2);
+        if (marker === 0xffe1 && view.getUint32(offset + 4) === 0x45786966) { readTiff(view, offset + 10, found); break; }
+        if ((marker & 0xff00) !== 0xff00 || marker === 0xffda) break;
+        offset += 2 + size;
+      }
+    } catch (error) { /* a damaged header: no metadata */ }
+    return found;
+  }
+
+  function readTiff(view, start, found) {
+    const little = view.getUint16(start) === 0x4949;
+    const u16 = (at) => view.getUint16(start + at, little);
+    const u32 = (at) => view.getUint32(start + at, little);
+    const ifd = (at) => {
+      const tags = new Map();
+      const count = u16(at);
+      for (let i = 0; i < count; i += 1) {
+        const entry = at + 2 + i * 12;
+        tags.set(u16(entry), { type: u16(entry + 2), count: u32(entry + 4), value: entry + 8 });
+      }
+      return tags;
+    };
+    const ascii = (tag) => {
+      const where = tag.count > 4 ? u32(tag.value) : tag.value;
+      let text = "";
+      for (let i = 0; i < tag.count - 1; i += 1) text += String.fromCharCode(view.getUint8(start + where + i));
+      return text;
+    };
+    const rationals = (tag) => {
+      const where = u32(tag.value);
+      return [0, 1, 2].map((i) => u32(where + i * 8) / (u32(where + i * 8 + 4) || 1));
+    };
+    const zero = ifd(u32(4));
+    const exifPointer = zero.get(0x8769);
+    const exif = exifPointer ? ifd(u32(exifPointer.value)) : new Map();
+    const stamp = exif.get(0x9003) || zero.get(0x0132);
+    if (stamp) {
+      const match = /^(\d{4}):(\d{2}):(\d{2}) (\d{2}):(\d{2}):(\d{2})/.exec(ascii(stamp));
+      if (match) {
+        const local = new Date(+match[1], +match[2] - 1, +match[3], +match[4], +match[5], +match[6]);
+        if (!Number.isNaN(local.getTime())) found.taken_at = local.toISOString(); // camera time is the tablet's zone
+      }
+    }
+    const gpsPointer = zero.get(0x8825);
+    if (gpsPointer) {
+      const gps = ifd(u32(gpsPointer.value));
+      const degrees = (ref, tag) => {
+        if (!gps.get(ref) || !gps.get(tag)) return null;
+        const [d, m, sec] = rationals(gps.get(tag));
+        const sign = ["S", "W"].includes(String.fromCharCode(view.getUint8(start + gps.get(ref).value))) ? -1 : 1;
+        return Math.round(sign * (d + m / 60 + sec / 3600) * 1e6) / 1e6;
+      };
+      found.taken_latitude = degrees(1, 2);
+      found.taken_longitude = degrees(3, 4);
+    }
+  }
+
+  // A camera photo (4000×3000, several MB) scaled to at most CONFIG.photo_max_side on its longer side, upright
+  // (EXIF orientation applied), as JPEG at CONFIG.photo_quality. A file the browser cannot decode goes as it is
+  // (the server decides).
+  async function preparePhoto(file) {
+    const original = await file.arrayBuffer();
+    const meta = exifOf(original);
+    const base = { data: original, type: file.type || "image/jpeg", size: file.size, original_size: file.size, ...meta };
+    if (!window.createImageBitmap) return base;
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    } catch (error) {
+      return base;
+    }
+    const longer = Math.max(bitmap.width, bitmap.height);
+    const scale = Math.min(1, CONFIG.photo_max_side / longer);
+    const width = Math.round(bitmap.width * scale);
+    const height = Math.round(bitmap.height * scale);
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, width, height);
+    bitmap.close();
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", CONFIG.photo_quality));
+    if (!blob || (scale === 1 && blob.size >= file.size && /jpe?g/.test(base.type))) return { ...base, width, height };
+    return { ...base, data: await blob.arrayBuffer(), type: "image/jpeg", size: blob.size, width, height };
+  }
+
   async function addPhotos(item, files) {
+    showItemNote(item, M.photo_scaling);
+    const prepared = [];
+    for (const file of files) prepared.push({ name: file.name || "photo.jpg", ...(await preparePhoto(file)) });
+    const photoOnly = Boolean(CONFIG.items && CONFIG.items[String(item)] && CONFIG.items[String(item)].photo_only);
+    if (photoOnly && !current(await mine("findings"), item)) await record(item, { result: "photo" });
     const added = await exclusive(async () => {
       const present = current(await mine("findings"), item);
       if (!present) return 0;
       const now = new Date().toISOString();
-      const rows = [];
-      for (const file of files) {
-        rows.push({ uuid: newId(), user: USER, target: TARGET, item, finding: present.uuid, data: await file.arrayBuffer(),
-                    type: file.type || "image/jpeg", name: file.name || "photo.jpg", size: file.size, state: "pending",
-                    sent: false, added: now });
-      }
+      const rows = prepared.map((photo) => ({ uuid: newId(), user: USER, target: TARGET, item, finding: present.uuid,
+                                              ...photo, state: "pending", sent: false, added: now }));
       await putAll("photos", rows);
       return rows.length;
     });
@@ -304,6 +436,7 @@
           body: JSON.stringify({ findings: chunk.map(payload) }),
         });
       } catch (error) {
+        serverState = navigator.onLine ? "down" : "offline";
         return "offline";
       }
       if (response.status === 401 || response.status === 403) return "auth";
@@ -343,6 +476,9 @@
       form.append("uuid", photo.uuid);
       form.append("finding", photo.finding);
       form.append("file", new Blob([photo.data], { type: photo.type }), photo.name);
+      for (const key of ["taken_at", "taken_latitude", "taken_longitude"]) {
+        if (photo[key] !== null && photo[key] !== undefined) form.append(key, String(photo[key]));
+      }
       let response;
       try {
         response = await fetch(CONFIG.urls.photos, {
@@ -350,6 +486,7 @@
           headers: { Accept: "application/json", "X-CSRFToken": csrfToken() }, body: form,
         });
       } catch (error) {
+        serverState = navigator.onLine ? "down" : "offline";
         return "offline";
       }
       const body = await readJson(response);
@@ -399,7 +536,7 @@
         do {
           syncAgain = false;
           await syncOnce();
-        } while (syncAgain && navigator.onLine);
+        } while (syncAgain && serverState === "up");
       } finally {
         syncing = null;
         root.classList.remove("is-syncing");
@@ -409,12 +546,59 @@
     return syncing;
   }
 
+  // --- Does the server answer? ------------------------------------------------------------------------------
+
+  let serverState = "unknown"; // "up", "down" (a network but no answer), "offline" (no network), "unknown"
+
+  async function ping() {
+    if (!navigator.onLine) {
+      serverState = "offline";
+      return false;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), CONFIG.ping_timeout_ms);
+    try {
+      const response = await fetch(`${CONFIG.urls.ping}?t=${Date.now()}`, { cache: "no-store", signal: controller.signal,
+                                                                            credentials: "same-origin" });
+      const body = response.ok ? await readJson(response) : null;
+      serverState = body && body.ok ? "up" : "down";
+    } catch (error) {
+      serverState = navigator.onLine ? "down" : "offline";
+    } finally {
+      clearTimeout(timer);
+    }
+    return serverState === "up";
+  }
+
+  const waitingRows = async () => [...await mine("findings"), ...await mine("photos")].some((row) => row.state === "pending");
+
+  // After an "online" event: ask the server every RECONNECT_TRY_MS until it answers (a network that has just come
+  // back often does not carry traffic yet), then sync at once.
+  let reconnecting = null;
+  function reconnect() {
+    if (reconnecting) return reconnecting;
+    reconnecting = (async () => {
+      const until = Date.now() + RECONNECT_FOR_MS;
+      try {
+        while (Date.now() < until) {
+          if (await ping()) {
+            await sync();
+            return;
+          }
+          await render();
+          await new Promise((resolve) => setTimeout(resolve, RECONNECT_TRY_MS));
+        }
+      } finally {
+        reconnecting = null;
+      }
+    })();
+    return reconnecting;
+  }
+
   async function syncOnce() {
     await flushNotes();
-    if (!navigator.onLine) {
-      syncMessage = M.sync_offline;
-      return;
-    }
+    syncMessage = "";
+    if (!(await ping())) return; // the badge and the status both say why, from serverState
     root.classList.add("is-syncing");
     syncMessage = M.syncing;
     await renderStatus();
@@ -422,12 +606,13 @@
       const report = { findings: 0, photos: 0, sent: 0 };
       let outcome = await sendFindings(report);
       if (outcome === "ok") outcome = await sendPhotos(report);
+      if (outcome === "ok") await refreshServer(); // colleagues' findings, the lead's review, stored photos
       if (outcome === "ok") {
         const last = { key: `last-sync:${USER}`, at: new Date().toISOString(), ...report };
         await putAll("meta", [last]);
         syncMessage = "";
       } else if (outcome === "offline") {
-        syncMessage = M.sync_offline;
+        syncMessage = ""; // serverState says it
       } else if (outcome === "auth") {
         syncMessage = M.sync_auth;
       } else {
@@ -453,7 +638,7 @@
   }
 
   function resultLabel(result) {
-    return CONFIG.results[result] || result || "";
+    return CONFIG.results[result] || (result === "photo" ? M.result_photo : result) || "";
   }
 
   function storedSummary(stored) {
@@ -466,8 +651,10 @@
     photos = photos || await mine("photos");
     const net = $("net-state");
     if (net) {
-      net.dataset.state = navigator.onLine ? "online" : "offline";
-      net.textContent = navigator.onLine ? M.online : M.offline;
+      // One source for the badge and the status line below: what the last ping (or request) found.
+      const state = !navigator.onLine ? "offline" : serverState;
+      net.dataset.state = { up: "online", down: "down", offline: "offline" }[state] || "unknown";
+      net.textContent = { up: M.online, down: M.server_down, offline: M.offline }[state] || M.checking;
     }
     const pendingFindings = findings.filter((f) => f.state === "pending").length;
     const pendingPhotos = photos.filter((p) => p.state === "pending").length;
@@ -486,7 +673,9 @@
         lastText = last.sent ? fmt(M.last_sync, { time: time(last.at), findings: last.findings, photos: last.photos })
           : fmt(M.last_sync_nothing, { time: time(last.at) });
       }
-      status.textContent = syncMessage || lastText;
+      const state = !navigator.onLine ? "offline" : serverState;
+      const connection = { offline: M.sync_offline, down: M.sync_server_down }[state];
+      status.textContent = root.classList.contains("is-syncing") ? M.syncing : (connection || syncMessage || lastText);
       status.dataset.findings = last ? String(last.findings) : "";
       status.dataset.photos = last ? String(last.photos) : "";
     }
@@ -521,28 +710,35 @@
     note.disabled = !CONFIG.editable || !present;
     if (document.activeElement !== note && !pendingNotes.has(item)) note.value = present ? present.note || "" : "";
     const input = li.querySelector("input.photo-input");
-    input.disabled = !CONFIG.editable || !present;
+    input.disabled = !CONFIG.editable || (!present && !li.hasAttribute("data-photo-only"));
 
     // Photos of this item: waiting ones shown from the tablet, stored ones counted.
     const ofItem = photos.filter((p) => p.target === TARGET && p.item === item);
     const waiting = ofItem.filter((p) => p.state === "pending");
     const storedIds = new Set();
+    let serverPhotos = [];
     if (present) {
       const server = serverFinding(item);
-      if (server && server.uuid === present.uuid) (server.photos || []).forEach((uuid) => storedIds.add(uuid));
+      if (server && server.uuid === present.uuid) {
+        serverPhotos = server.photos || [];
+        serverPhotos.forEach((photo) => storedIds.add(photo.uuid));
+      }
       ofItem.filter((p) => p.state === "synced" && p.finding === present.uuid)
         .forEach((p) => storedIds.add(p.server_uuid || p.uuid));
     }
     const thumbs = $(`thumbs-${item}`);
-    thumbs.replaceChildren(...waiting.map((photo) => {
+    thumbs.replaceChildren(...serverPhotos.map(storedThumb), ...waiting.map((photo) => {
       const figure = document.createElement("figure");
       figure.className = "thumb";
+      figure.dataset.width = String(photo.width || "");
+      figure.dataset.height = String(photo.height || "");
       const image = document.createElement("img");
       image.src = thumb(photo);
       image.alt = photo.name;
       figure.append(image);
       return figure;
     }));
+    renderOthers(li, item, present);
     const photoStatus = $(`photo-status-${item}`);
     const photoParts = [];
     if (waiting.length) photoParts.push(fmt(M.photos_waiting, { count: waiting.length }));
@@ -557,8 +753,7 @@
 
     let text = M.not_recorded;
     if (present && present.fromServer) {
-      text = present.mine ? `${M.state_server} (${time(present.device_time)})`
-        : fmt(M.recorded_by, { name: present.inspector }) + ` (${time(present.device_time)})`;
+      text = `${M.state_server} (${time(present.device_time)})`;
     } else if (present) {
       text = {
         pending: M.state_pending,
@@ -568,6 +763,68 @@
       }[present.state] || "";
     }
     showItemNote(item, text);
+  }
+
+  // A photo the server holds: its thumbnail (or the file, until the thumbnail is made), full size on a tap.
+  function storedThumb(photo) {
+    const link = document.createElement("a");
+    link.className = "thumb stored";
+    link.href = photo.file_url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.dataset.photo = photo.uuid;
+    const image = document.createElement("img");
+    image.src = photo.thumbnail_url || photo.file_url;
+    image.alt = "";
+    image.loading = "lazy";
+    link.append(image);
+    return link;
+  }
+
+  // Colleagues' findings on the item (who, when, what), a disagreement with mine, and the lead's review of mine.
+  function renderOthers(li, item, present) {
+    const others = serverOthers(item);
+    const box = $(`others-${item}`);
+    if (box) {
+      const list = box.querySelector(".others-list");
+      list.replaceChildren(...others.map((other) => {
+        const row = document.createElement("li");
+        row.className = "other";
+        row.dataset.inspector = String(other.inspector ? other.inspector.id : "");
+        row.dataset.result = other.result;
+        const name = document.createElement("strong");
+        name.textContent = other.inspector ? other.inspector.name : "";
+        row.append(name, ` · ${time(other.device_time)} · ${resultLabel(other.result)}`);
+        if (other.note) row.append(` · “${other.note}”`);
+        if ((other.photos || []).length) {
+          const photos = document.createElement("div");
+          photos.className = "thumbs";
+          photos.append(...other.photos.map(storedThumb));
+          row.append(photos);
+        }
+        return row;
+      }));
+      box.hidden = !others.length;
+    }
+    const entry = serverItems.get(item);
+    const mineResult = present ? present.result : null;
+    const differs = Boolean(mineResult) && others.some((other) => other.result !== mineResult);
+    const disputed = differs || Boolean(entry && entry.disputed && others.length);
+    li.classList.toggle("disputed", disputed);
+    const flag = $(`disputed-${item}`);
+    if (flag) flag.hidden = !disputed;
+    const review = $(`review-${item}`);
+    if (review) {
+      const state = present && present.fromServer && present.review ? present.review.state : "received";
+      const note = present && present.review ? present.review.note : "";
+      review.dataset.state = state;
+      review.textContent = {
+        needs_correction: fmt(M.review_needs_correction, { note }),
+        rejected: fmt(M.review_rejected, { note }),
+        accepted: M.review_accepted,
+      }[state] || "";
+      review.hidden = !review.textContent;
+    }
   }
 
   function renderVisits(findings, photos) {
@@ -686,16 +943,58 @@
     });
   }
 
+  // --- Finishing the visit ------------------------------------------------------------------------------------
+
+  // The outcome goes through the API's targets/<pk>/outcome/ (services.target_outcome_set decides: the team may
+  // close a visit whose findings support the outcome, synced and undisputed).
+  function wireFinish() {
+    const box = $("finish-visit");
+    if (!box) return;
+    const status = $("finish-status");
+    box.querySelectorAll("button.outcome-choice").forEach((button) => {
+      button.addEventListener("click", async () => {
+        if (await waitingRows()) {
+          await sync();
+          if (await waitingRows()) { status.textContent = M.finish_waiting; return; }
+        }
+        if (!(await ping())) { status.textContent = M.finish_offline; await render(); return; }
+        const body = { outcome: button.dataset.outcome, note: $("finish-note").value.trim(),
+                       violation_description: $("finish-description").value.trim() };
+        let response;
+        try {
+          response = await fetch(CONFIG.outcome_url, {
+            method: "POST", credentials: "same-origin",
+            headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+            body: JSON.stringify(body),
+          });
+        } catch (error) {
+          status.textContent = M.finish_offline;
+          return;
+        }
+        const answer = await readJson(response);
+        if (response.ok && answer) {
+          box.dataset.outcome = answer.outcome;
+          status.textContent = fmt(M.finish_done, { outcome: answer.outcome_label || answer.outcome });
+          box.querySelectorAll("button, textarea").forEach((control) => { control.disabled = true; });
+          button.setAttribute("aria-pressed", "true");
+        } else {
+          status.textContent = fmt(M.finish_refused, { reason: problemText(answer) || response.status });
+        }
+      });
+    });
+  }
+
   async function start() {
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => undefined);
     if (TARGET) {
       wireItems();
+      wireFinish();
       watchLocation();
     }
     const button = $("sync-button");
     if (button) button.addEventListener("click", () => sync());
-    window.addEventListener("online", () => sync());
-    window.addEventListener("offline", () => render());
+    window.addEventListener("online", () => reconnect());
+    window.addEventListener("offline", () => { serverState = "offline"; render(); });
     document.addEventListener("visibilitychange", () => { if (!document.hidden) render(); });
     if (channel) channel.onmessage = () => render();
     window.addEventListener("pagehide", () => { flushNotes(); });
@@ -706,12 +1005,23 @@
     keepOffline().catch(() => undefined);
     await sync();
     root.dataset.ready = "true";
-    // A connection can come back without an "online" event (a weak mobile network): retry now and then.
+    // A connection (or the server) can come back without an "online" event: with something waiting, ask the
+    // server now and then and sync when it answers; with nothing waiting, keep the badge true all the same.
     setInterval(async () => {
-      if (!navigator.onLine || syncing) return;
-      const waiting = [...await mine("findings"), ...await mine("photos")].some((row) => row.state === "pending");
-      if (waiting) sync();
+      if (syncing || reconnecting) return;
+      if (await waitingRows()) {
+        if (await ping()) await sync();
+        else await render();
+      } else {
+        await ping();
+        await render();
+      }
     }, RETRY_MS);
+    if (TARGET) {
+      setInterval(async () => {
+        if (!syncing && serverState === "up") { await refreshServer(); await render(); }
+      }, REFRESH_MS);
+    }
   }
 
   start();

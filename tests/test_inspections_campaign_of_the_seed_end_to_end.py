@@ -169,7 +169,7 @@ def test_a_printing_campaign_from_plan_to_closed_documents_by_the_worker(celery_
 
     # The worker: a thumbnail per photo, 17 visit minutes, 1 violation record, 1 conclusion.
     assert photos_sent == 15 * 3 + 2 * 2  # print shops: 3 items need a photo; photocopy shops: 2 of them apply
-    wait_for(lambda: Document.objects.count() == 19 and not Photo.objects.filter(thumbnail="").exists(),
+    wait_for(lambda: Document.objects.count() == 21 and not Photo.objects.filter(thumbnail="").exists(),
              timeout=60, message="the worker to render the documents and thumbnails")
     wait_for(lambda: not OutboxMessage.objects.filter(task_name__startswith="inspections.",
                                                       done_at__isnull=True).exists(),
@@ -221,6 +221,6 @@ def test_a_printing_campaign_from_plan_to_closed_documents_by_the_worker(celery_
     tasks.violation_record_render(violation_id=violation["id"])
     tasks.conclusion_render(campaign_id=campaign["id"])
     assert services.conclusion_issue(campaign_id=campaign["id"]) is None
-    assert Document.objects.count() == 19
+    assert Document.objects.count() == 21  # with the decision to inspect and the sanction decision
     assert case.events.filter(kind=CaseEvent.Kind.DOCUMENT).count() == events_before
     assert ok(lead_client.get(f"{API}establishments/{establishments[0]['id']}/"))["print_facility"] == licensed.pk

@@ -51,6 +51,7 @@ class Command(BaseCommand):
         from cases.competence import agency_history_load_file
         from demo.campaigns import DemoCampaigns
         from demo.recent import recent_dossiers
+        from demo.report import DemoReport
         from demo.since2025 import DemoSince2025
         from demo.year import DemoYear
         from reports.services import figures_rebuild, quarters_freeze
@@ -64,6 +65,7 @@ class Command(BaseCommand):
         year = DemoYear(officers=[users["canbo1"], users["canbo2"]], head=users["lanhdao"]).build()
         campaigns = DemoCampaigns(lead=users["truongdoan"], inspectors=[users["thanhtra1"], users["thanhtra2"]],
                                   head=users["lanhdao"]).build()
+        reports = DemoReport(users=users).build()  # the seed report (Q4/2019, issued) and the Q1/2020 draft
         since = DemoSince2025(users=users)
         later = since.build()
         recent = recent_dossiers(officer=users["canbo1"], head=users["lanhdao"])
@@ -71,5 +73,6 @@ class Command(BaseCommand):
         quarters_freeze()  # the ended quarters' figures as reported, kept from now on
         if verbosity:
             self.stdout.write(f"Made {year} dossiers of that year and {campaigns} inspection campaigns of Q4/2019, "
-                              f"{later} dossiers and {since.campaigns} campaigns of 2025-2026, {recent} recent "
+                              f"{reports} periodic reports, {later} dossiers and {since.campaigns} campaigns of 2025-2026, "
+                              f"{recent} recent "
                               f"dossiers: {Case.objects.count()} cases.")

@@ -1,0 +1,105 @@
+"""/api/v1/reports/documents/: every endpoint needs a department role; the services decide who may do what, and
+refusals are RFC 7807 problems (a stale section edit: 409 stale_version; another division's section: 403; a file
+with bad rows: 400 listing them)."""
+
+import io
+
+import pytest
+from docx import Document
+
+from reports.models import IndicatorValue
+
+from .factories import UserFactory
+from .support_reports import report_world, walk_to_issued
+
+pytestmark = pytest.mark.django_db
+BASE = "/api/v1/reports/documents/"
+
+
+def problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    return response.json()
+
+
+def test_open_read_write_and_issue_through_the_api(api):
+    world = report_world()
+    office = api.as_user(world.office)
+    response = office.post(BASE, {"period": "2026-Q2", "agency": world.agency.pk}, format="json")
+    assert response.status_code == 201, response.content
+    again = office.post(BASE, {"period": "2026-Q2", "agency": world.agency.pk}, format="json")
+    assert again.status_code == 200 and again.json()["id"] == response.json()["id"]  # a retry opens nothing new
+
+    pk = world.report.pk
+    detail = office.get(f"{BASE}{pk}/").json()
+    assert detail["state"] == "report_draft"
+    assert [s["code"] for s in detail["owed"]] == ["I.1", "I.2", "I.3", "I.4", "III"]
+    assert [a["action"] for a in detail["actions"]] == ["open_contributions"]
+    assert office.post(f"{BASE}{pk}/transitions/", {"action": "open_contributions"}, format="json").status_code == 200
+
+    writer = api.as_user(world.writers["cntt"])
+    saved = writer.put(f"{BASE}{pk}/sections/I.1/", {"text": "Văn bản mới.", "version": 1}, format="json")
+    assert saved.status_code == 200 and saved.json()["version"] == 2
+    stale = writer.put(f"{BASE}{pk}/sections/I.1/", {"text": "Ghi đè?", "version": 1}, format="json")
+    assert problem(stale, 409)["code"] == "stale_version"
+    foreign = writer.put(f"{BASE}{pk}/sections/I.2/", {"text": "Không phải phần của tôi.", "version": 1},
+                         format="json")
+    assert problem(foreign, 403)["code"] == "permission"
+    submitted = writer.post(f"{BASE}{pk}/sections/I.1/submit/", {"version": 2}, format="json")
+    assert submitted.status_code == 200
+    early = office.post(f"{BASE}{pk}/transitions/", {"action": "submit_for_review"}, format="json")
+    assert problem(early, 409)["owed"] == ["I.2", "I.3", "I.4", "III"]
+    head_writes = api.as_user(world.head).put(f"{BASE}{pk}/sections/I.2/", {"text": "x", "version": 1},
+                                              format="json")
+    assert problem(head_writes, 403)["code"] == "permission"
+
+    docx = office.get(f"{BASE}{pk}/file.docx")
+    assert docx.status_code == 200 and docx["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "Văn bản mới." in [p.text for p in Document(io.BytesIO(docx.content)).paragraphs]
+    assert problem(office.get(f"{BASE}{pk}/file.odt"), 400)["code"] == "validation"
+
+
+def test_an_issued_report_from_the_api_prints_its_frozen_bytes(api):
+    world = report_world()
+    walk_to_issued(world)
+    office = api.as_user(world.office)
+    first = office.get(f"{BASE}{world.report.pk}/file.docx").content
+    assert office.get(f"{BASE}{world.report.pk}/file.docx").content == first
+    detail = office.get(f"{BASE}{world.report.pk}/").json()
+    assert (detail["state"], detail["number"], detail["owed"]) == ("report_issued", "01/BC-SVHTTDL", [])
+
+
+def test_who_may_read_and_the_engine_door(api):
+    world = report_world()
+    nobody = UserFactory(roles=[], agencies=[world.agency])
+    assert api.as_user(nobody).get(BASE).status_code == 403
+    stranger = UserFactory(roles=["licensing_officer"], agencies=["thai-binh-skhcn"])
+    assert problem(api.as_user(stranger).get(f"{BASE}{world.report.pk}/"), 404)["code"] == "not_found"
+    # The engine's own transition endpoint refuses report actions.
+    engine = api.as_user(world.office).post(f"/api/v1/cases/{world.report.case_id}/transitions/",
+                                            {"action": "open_contributions", "version": 1}, format="json")
+    assert problem(engine, 403)["code"] == "permission"
+    world.report.case.refresh_from_db()
+    assert (world.report.case.state, world.report.case.version) == ("report_draft", 1)
+
+
+def test_indicator_values_and_import_through_the_api(api):
+    world = report_world()
+    writer = api.as_user(world.writers["bcvt"])
+    entered = writer.post("/api/v1/reports/indicators/values/",
+                          {"indicator": "phone_subscribers", "period": "2026-Q3", "value": 1307424,
+                           "agency": world.agency.pk}, format="json")
+    assert entered.status_code == 200 and entered.json()["version"] == 1
+    stale = writer.post("/api/v1/reports/indicators/values/",
+                        {"indicator": "phone_subscribers", "period": "2026-Q3", "value": 1, "version": 7,
+                         "agency": world.agency.pk}, format="json")
+    assert problem(stale, 409)["code"] == "stale_version"
+    bad = io.BytesIO(b"indicator,period,value\nfixed_internet_subscribers,2026-Q3,211049\n"
+                     b"fixed_internet_subscribers,2026-Q9,5\n")
+    bad.name = "chi-tieu.csv"
+    refused = writer.post("/api/v1/reports/indicators/import/", {"file": bad, "agency": world.agency.pk},
+                          format="multipart")
+    body = problem(refused, 400)
+    assert body["rows"] == [{"row": 3, "column": "period",
+                             "message": "The period must look like 2019-Q4, 2020-H1 or 2020."}]
+    assert IndicatorValue.objects.count() == 1

@@ -198,3 +198,31 @@ def test_a_camera_photo_is_scaled_before_it_is_queued_and_the_visit_is_finished_
     target.refresh_from_db()
     assert (target.outcome, target.outcome_by_id) == ("violation", inspector.pk)
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_badge_says_whether_the_server_answers_and_the_sync_line_agrees(live_server, browser, lead, inspector):
+    """Before: "Có kết nối" while the server was down (navigator.onLine only)."""
+    checklists_load()
+    campaign = campaign_make(lead=lead, members=[inspector], shops=1, path=("announce", "start_fieldwork"))
+    target = campaign.targets.get()
+    item = items_of(campaign)[0]
+    context, page = tablet(browser, live_server, inspector)
+    open_target(page, live_server, target)
+    expect(page.locator("#net-state")).to_have_attribute("data-state", "online")
+    # the device has a network, the server does not answer (every API call fails)
+    context.route("**/api/v1/**", lambda route: route.abort())
+    page.locator(f"#item-{item.pk} button.choice-compliant").click()
+    page.locator("#sync-button").click()
+    expect(page.locator("#net-state")).to_have_attribute("data-state", "down")
+    expect(page.locator("#net-state")).not_to_have_text("Có kết nối")
+    assert page.evaluate("navigator.onLine") is True
+    status = page.locator("#sync-status").inner_text()
+    assert status and "đã xác nhận" not in status  # not "synced" beside "not answering"
+    expect(page.locator("#pending-count")).to_have_attribute("data-findings", "1")
+    # the server answers again: the timer's ping finds it and the finding goes without a tap
+    context.unroute("**/api/v1/**")
+    expect(page.locator("#pending-count")).to_have_attribute("data-findings", "0", timeout=25_000)  # timer: 15 s
+    expect(page.locator("#net-state")).to_have_attribute("data-state", "online")
+    assert Finding.objects.filter(inspector=inspector).count() == 1
+    context.close()

@@ -33,8 +33,11 @@ class DemoCampaigns:
 
     def establishment(self, n: int, kind: str, name: str, address: str, **extra) -> Establishment:
         (lat, lat_base), (lon, lon_base) = self.origin
+        # Spread over a few kilometres around the origin (a fixed pattern), so that the office's map shows them apart.
+        lat_base += ((n * 37) % 61 - 30) * 8
+        lon_base += ((n * 53) % 61 - 30) * 8
         return services.establishment_create(actor=self.lead, kind=kind, name=name, address=address,
-                                             latitude=f"{lat}.{lat_base + n:04d}", longitude=f"{lon}.{lon_base + n:04d}",
+                                             latitude=f"{lat}.{lat_base:04d}", longitude=f"{lon}.{lon_base:04d}",
                                              **extra)
 
     def campaign(self, code: str, title: str, basis: str, start: date, establishments, *,

@@ -53,9 +53,8 @@ def projection_fit(positions, *, width: int = WIDTH, height: int = HEIGHT) -> Pr
     xs, ys = [(lon - lon0) * k for lon in lons], [lat - lat0 for lat in lats]
     span_x, span_y = max(max(xs) - min(xs), 1e-6), max(max(ys) - min(ys), 1e-6)
     scale = min((width - 2 * MARGIN) / span_x, (height - 2 * MARGIN) / span_y)
-    used_h = span_y * scale + 2 * MARGIN
-    return Projection(lon0=lon0, lat0=lat0, scale=scale, x_min=min(xs), y_max=max(ys), width=width,
-                      height=round(used_h))
+    return Projection(lon0=lon0, lat0=lat0, scale=scale, x_min=min(xs), y_max=max(ys),
+                      width=round(span_x * scale + 2 * MARGIN), height=round(span_y * scale + 2 * MARGIN))
 
 
 def outline_paths(projection: Projection) -> list[dict]:

@@ -164,7 +164,8 @@ def campaign(request, pk: int):
     lead_here = may_write(request.user) or request.user.pk == case.assignee_id
     available = {t.action: t for t in transitions_available(domain="inspection", state=case.state, roles=roles)}
     actions = [available[a] for a in ACTION_ORDER if a in available] if lead_here else []
-    documents = selectors.documents_visible(user=request.user).filter(campaign=item).order_by("kind", "pk")
+    documents = selectors.documents_visible(user=request.user).filter(campaign=item).select_related(
+        "target__establishment").order_by("kind", "pk")
     planning = lead_here and case.state in services.PLANNING_STATES
     team_editable = lead_here and case.state not in TERMINAL and case.state != State.CONCLUDED
     inspectors = _agency_inspectors(case.agency) if team_editable else []

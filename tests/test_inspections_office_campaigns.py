@@ -183,3 +183,19 @@ def test_a_lead_adds_an_establishment_to_the_registry(client, lead_c, inspector_
     assert response.status_code == 302 and (entry.agency, entry.commune) == (culture, "Phường Phố Hiến")
     response = client.post("/registry/new/", {**data, "kind": "bts_site", "name": "Trạm"})  # a BTS site needs a code
     assert response.status_code == 200 and b"has-error" in response.content
+
+
+@pytest.mark.django_db
+def test_a_planner_of_two_competent_agencies_chooses_one(client, culture):
+    from cases.models import CaseType, CaseTypeAgency
+
+    science = Agency.objects.get(code="hung-yen-skhcn")
+    CaseTypeAgency.objects.create(case_type=CaseType.objects.get(code="printing"), agency=science,
+                                  valid_from=date(2025, 7, 1))
+    head = UserFactory(roles=[r.DEPARTMENT_HEAD, r.INSPECTION_LEAD], agencies=[culture, science])
+    client.force_login(head)
+    page = client.get("/campaigns/new/?type=printing").content.decode()
+    assert 'name="agency"' in page and f'value="{science.pk}"' in page and 'id="plan-form"' not in page
+    page = client.get(f"/campaigns/new/?type=printing&agency={science.pk}").content.decode()
+    assert 'id="plan-form"' in page and f'name="agency" value="{science.pk}"' in page
+    assert science.name in page

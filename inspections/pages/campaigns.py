@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from agencies.models import Agency
 from agencies.selectors import predecessors_closure
 from cases import roles as r
 from cases.competence import agency_competent
@@ -25,7 +26,7 @@ from cases.models import CaseType
 from cases.workflow import TERMINAL, State, transitions_available
 
 from .. import selectors, services
-from ..models import TYPE_KINDS, Target
+from ..models import TYPE_KINDS, Campaign, Target
 from ..risk import risk_scores
 from ._access import OFFICE_WRITERS, error_messages, form_errors_apply, may_write, office_required
 
@@ -86,9 +87,16 @@ class PlanForm(forms.Form):
             self.fields[field].label_from_instance = lambda u: u.get_full_name() or u.get_username()
 
 
+def _agency_named(request):
+    value = request.POST.get("agency") or request.GET.get("agency") or ""
+    return Agency.objects.filter(pk=int(value)).first() if value.isdigit() else None
+
+
 def _plan_context(request, case_type):
-    """The agency that would own a campaign of this type, its inspectors and the ranked registry."""
-    agency = agency_competent(case_type=case_type, day=timezone.localdate(), actor=request.user)
+    """The agency that would own a campaign of this type (the one named, for someone working for several), its
+    inspectors and the ranked registry."""
+    agency = agency_competent(case_type=case_type, day=timezone.localdate(), actor=request.user,
+                              agency=_agency_named(request))
     registries = predecessors_closure({agency.pk})
     candidates = (selectors.establishments_visible(user=request.user)
                   .filter(agency_id__in=registries, kind__in=TYPE_KINDS.get(case_type.code, ()), active=True)
@@ -107,6 +115,9 @@ def campaign_plan(request):
     try:
         agency, inspectors, ranked = _plan_context(request, case_type)
     except ValidationFailed as exc:
+        if exc.extra.get("agencies"):  # several of the user's agencies inspect this type: the user chooses
+            return render(request, "inspections/office/campaign_plan.html", {
+                "types": types, "step": "type", "case_type": case_type, "agencies": exc.extra["agencies"]})
         for line in error_messages(exc):
             messages.error(request, line)
         return redirect("inspections-office:campaign-plan")
@@ -134,8 +145,11 @@ def campaign_plan(request):
     else:
         proposed = [str(s.establishment.pk) for s in ranked[:PROPOSED] if s.score > 0]
         lead = request.user if inspectors.filter(pk=request.user.pk).exists() else None
+        # The legal basis of the agency's latest campaign of this type, to adapt rather than retype.
+        latest = (Campaign.objects.filter(case__case_type=case_type, case__agency=agency)
+                  .order_by("-period_start", "-pk").first())
         form = PlanForm(initial={"type": case_type.code, "uuid": uuid_lib.uuid4(), "targets": proposed,
-                                 "lead": lead}, **kwargs)
+                                 "lead": lead, "legal_basis": latest.legal_basis if latest else ""}, **kwargs)
         chosen = set(proposed)
     proposed_ids = {str(s.establishment.pk) for s in ranked[:PROPOSED] if s.score > 0}
     rows = [{"score": s, "pk": str(s.establishment.pk), "checked": str(s.establishment.pk) in chosen,

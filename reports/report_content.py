@@ -7,6 +7,7 @@ from django.utils import timezone
 from agencies.selectors import letterhead, signature_on
 from licensing.documents import date_line
 
+from .electronic import verification_printed
 from .indicators import indicators_table
 from .models import Report
 from .periods import Period
@@ -84,6 +85,7 @@ def report_content(report: Report) -> dict:
                   "paragraphs": _paragraphs(sections["III"].text) if "III" in sections else []},
         "recipients": list(report.recipients),
         "signer": {"title": signer.title, "name": signer.name},
+        "verification": verification_printed(report.verification_code) if report.verification_code else None,
     }
 
 

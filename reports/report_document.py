@@ -27,6 +27,7 @@ from licensing.documents import (
     _rule,
     _setup,
     _signature,
+    _verification,
 )
 
 from .periods import Period
@@ -48,6 +49,13 @@ class _Sheet:
     signer_title: str
     signer_name: str
     recipients_block: list[str] = field(default_factory=list)
+    verification_code: str = ""
+    verification_url: str = ""
+
+
+def _verification_fields(content: dict) -> dict:
+    printed = content.get("verification")
+    return {"verification_code": printed["code"], "verification_url": printed["url"]} if printed else {}
 
 
 def _moment(content: dict) -> datetime:
@@ -99,7 +107,8 @@ def report_docx(content: dict) -> bytes:
     agency = content["agency"]
     sheet = _Sheet(number_text=content["number_text"], issued_at=moment, title=content["title"],
                    summary=content["summary"], place=agency["place"], signer_title=content["signer"]["title"],
-                   signer_name=content["signer"]["name"], recipients_block=list(content["recipients"]))
+                   signer_name=content["signer"]["name"], recipients_block=list(content["recipients"]),
+                   **_verification_fields(content))
 
     document = Document()
     _setup(document)
@@ -138,6 +147,8 @@ def report_docx(content: dict) -> bytes:
 
     _paragraph(document, "", size=14, after=6)
     _signature(document, sheet)
+    if sheet.verification_code:
+        _verification(document, sheet)  # the QR code and the code in the first page's footer
 
     properties = document.core_properties
     stamp = moment.astimezone(UTC).replace(tzinfo=None)

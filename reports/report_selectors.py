@@ -29,7 +29,10 @@ def report_file(report: Report, fmt: str) -> tuple[bytes, str, str]:
     if fmt == "pdf":
         from documents.pdf import pdf_from_docx
 
-        return pdf_from_docx(data), "application/pdf", f"{name}.pdf"
+        from .electronic import signed_pdf
+
+        signed = signed_pdf(report) if report.frozen is not None else None
+        return signed or pdf_from_docx(data), "application/pdf", f"{name}.pdf"
     return data, DOCX_TYPE, f"{name}.docx"
 
 

@@ -287,6 +287,7 @@ def report_issue(*, actor, report_id: int, version: int | None = None) -> Report
     """Issue an approved report: the next number of the agency's report series in the year ("12/BC-STTTT", taken
     in this transaction, so a rollback gives it back), the date, and the whole content frozen. The DOCX's SHA-256
     is stored: regenerating the issued report must give it again."""
+    from .electronic import report_sign_enqueue, report_verification_reserve
     from .report_content import report_content
     from .report_document import report_docx
 
@@ -303,12 +304,14 @@ def report_issue(*, actor, report_id: int, version: int | None = None) -> Report
         year = timezone.localtime(now).year
         number = sequence_next(key=f"document:{agency.pk}:{SERIES}:{agency.symbol}", year=year)
         locked.number, locked.number_text, locked.issued_at = number, f"{number:02d}/{SERIES}-{agency.symbol}", now
+        report_verification_reserve(locked)  # its code and QR code print on the first page
         locked.frozen = report_content(locked)
         locked.docx_sha256 = hashlib.sha256(report_docx(locked.frozen)).hexdigest()
         locked.version += 1
         locked.save()
         _event(case, actor=actor, action="report_issued", after={"number": locked.number_text,
                                                                  "sha256": locked.docx_sha256})
+        report_sign_enqueue(locked)  # the signed PDF (reports/electronic.py), once this commits
     locked.refresh_from_db()
     return locked
 

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import transaction
 
 from cases.models import Case
-from cases.tasks import RETRY, outbox_done
+from cases.tasks import RETRY, TRANSIENT, outbox_done
 from cases.workflow import TERMINAL
 from worker.outbox import outbox_batched, outbox_enqueue_many
 
@@ -51,4 +51,20 @@ def export_run(job_id: int, outbox_id: int | None = None) -> None:
     from .case_export import export_run as run
 
     run(job_id=job_id)
+    outbox_done(outbox_id)
+
+
+@shared_task(name="reports.report_sign", **RETRY)
+def report_sign(report_id: int, outbox_id: int | None = None) -> None:
+    """The signed PDF of an issued periodic report (reports/electronic.py). A failure other than a passing outage
+    goes on the report's timeline (once per distinct error) and the outbox row stays undone: the sweep retries."""
+    from . import electronic
+
+    try:
+        electronic.report_sign(report_id=report_id)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        electronic.report_sign_failed(report_id=report_id, error=exc)
+        raise
     outbox_done(outbox_id)

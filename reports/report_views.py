@@ -1,0 +1,143 @@
+"""The periodic reports' pages: the list (each report's state and who still owes a section; the office opens a
+report for a period) and a report's page (its sections, the form of each section the user's division writes, the
+actions the user may take, a preview of the document as printed, DOCX and PDF downloads). Every page needs a
+department role and shows only reports of the user's agencies (reports_visible); what a user may do, the services
+check, and a refusal is a readable message with nothing typed lost."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from agencies.models import Agency
+from agencies.selectors import agency_ids_member
+from cases import roles as r
+from cases.errors import DomainError, StaleVersion
+
+from . import report_services as rs
+from .api.documents import actions_for
+from .periods import Period
+from .report_content import report_printed
+from .report_selectors import report_file, report_summary, reports_visible
+
+
+def _role_required(request) -> None:
+    if not r.user_roles(request.user):
+        raise PermissionDenied
+
+
+def _report(request, pk: int):
+    report = reports_visible(user=request.user).filter(pk=pk).first()
+    if report is None:
+        raise Http404
+    return report
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@login_required
+def report_list(request):
+    _role_required(request)
+    reports = list(reports_visible(user=request.user).order_by("-period", "agency_id")[:100])
+    rows = [{"report": report, "owed": report_summary(report)["owed"]} for report in reports]
+    may_open = bool(r.user_roles(request.user) & rs.OFFICE)
+    agencies = [a for a in Agency.objects.filter(pk__in=agency_ids_member(request.user)).order_by("pk")
+                if a.valid_to is None] if may_open else []
+    error = ""
+    if request.method == "POST":
+        if not may_open:
+            raise PermissionDenied
+        try:
+            period = Period.parse(request.POST.get("period", ""))
+            agency = next((a for a in agencies if a.pk == _int(request.POST.get("agency"))), None)
+            if agency is None:
+                raise DomainError(_("Choose one of your agencies."))
+            report, _created = rs.report_create(actor=request.user, agency=agency, period=period)
+            return redirect("reports:document", pk=report.pk)
+        except ValueError:
+            error = _("The period must look like 2019-Q4, 2020-H1 or 2020.")
+        except DomainError as refused:
+            error = str(refused.detail)
+    return render(request, "reports/documents.html", {"rows": rows, "may_open": may_open, "agencies": agencies,
+                                                      "error": error, "period": request.POST.get("period", "")})
+
+
+def _context(request, report, *, drafts: dict | None = None, error: str = "") -> dict:
+    summary = report_summary(report)
+    sections = [{"section": s, "may_edit": rs.may_edit_section(request.user, s) and report.case.state in rs.WRITING,
+                 "draft": (drafts or {}).get(s.code)} for s in summary["sections"]]
+    return {"report": report, "state_label": report.case.get_state_display(), "sections": sections,
+            "owed": summary["owed"], "missing": summary["indicators_missing"],
+            "actions": actions_for(request.user, report), "content": report_printed(report), "error": error}
+
+
+@login_required
+def report_page(request, pk: int):
+    _role_required(request)
+    report = _report(request, pk)
+    return render(request, "reports/document.html", _context(request, report))
+
+
+@login_required
+@require_POST
+def section_save(request, pk: int, code: str):
+    _role_required(request)
+    report = _report(request, pk)
+    text = request.POST.get("text", "")
+    version = _int(request.POST.get("version")) or 0
+    try:
+        section = rs.section_edit(actor=request.user, report_id=report.pk, code=code, text=text, version=version)
+        if request.POST.get("submit"):
+            rs.section_submit(actor=request.user, report_id=report.pk, code=code, version=section.version)
+            messages.success(request, _("Section %(code)s saved and handed in.") % {"code": code})
+        else:
+            messages.success(request, _("Section %(code)s saved.") % {"code": code})
+    except StaleVersion:
+        report = _report(request, pk)
+        error = _("Someone saved section %(code)s in the meantime. Your text is kept below; the saved text is "
+                  "shown in the preview. Merge them and save again.") % {"code": code}
+        return render(request, "reports/document.html",
+                      _context(request, report, drafts={code: text}, error=error), status=409)
+    except DomainError as refused:
+        report = _report(request, pk)
+        return render(request, "reports/document.html",
+                      _context(request, report, drafts={code: text}, error=str(refused.detail)),
+                      status=refused.status)
+    return redirect("reports:document", pk=report.pk)
+
+
+@login_required
+@require_POST
+def report_action(request, pk: int):
+    _role_required(request)
+    report = _report(request, pk)
+    action = request.POST.get("action", "")
+    try:
+        rs.report_transition(actor=request.user, report_id=report.pk, action=action,
+                             version=_int(request.POST.get("version")), note=request.POST.get("note", ""))
+    except DomainError as refused:
+        report = _report(request, pk)
+        return render(request, "reports/document.html", _context(request, report, error=str(refused.detail)),
+                      status=refused.status)
+    messages.success(request, _("Done."))
+    return redirect("reports:document", pk=report.pk)
+
+
+@login_required
+def report_download(request, pk: int, fmt: str):
+    _role_required(request)
+    report = _report(request, pk)
+    if fmt not in ("docx", "pdf"):
+        raise Http404
+    data, content_type, name = report_file(report, fmt)
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,61 @@
+"""The periodic reports' pages: the list shows each report's state and who still owes a section; a report's page
+shows the forms of the user's own division only, the actions the user may take and a preview; a stale save keeps
+what the writer typed and says why (409)."""
+
+import pytest
+from django.utils import translation
+
+from .factories import UserFactory
+from .support_reports import report_world, walk_to_issued
+
+pytestmark = pytest.mark.django_db
+
+
+def test_list_page_shows_state_and_owed_sections(client):
+    world = report_world()
+    client.force_login(world.office)
+    page = client.get("/reports/documents/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-report="{world.report.pk}" data-state="report_draft"' in html
+    for division in ("Phòng Công nghệ thông tin", "Phòng Bưu chính, Viễn thông", "Thanh tra Sở", "Văn phòng Sở"):
+        assert division in html
+    nobody = UserFactory(roles=[], agencies=[world.agency])
+    client.force_login(nobody)
+    assert client.get("/reports/documents/").status_code == 403
+    assert client.get(f"/reports/documents/{world.report.pk}/").status_code == 403
+
+
+def test_a_writer_sees_only_the_form_of_the_own_division_and_a_stale_save_keeps_the_text(client):
+    world = report_world()
+    client.force_login(world.office)
+    client.post(f"/reports/documents/{world.report.pk}/action/", {"action": "open_contributions", "version": 1})
+    writer = world.writers["bcvt"]
+    client.force_login(writer)
+    page = client.get(f"/reports/documents/{world.report.pk}/").content.decode()
+    assert 'data-section="I.2"' in page and 'id="edit-i2"' in page
+    assert 'id="edit-i1"' not in page and 'id="edit-iii"' not in page
+    assert 'data-action=' not in page  # a writer takes no workflow action
+
+    saved = client.post(f"/reports/documents/{world.report.pk}/sections/I.2/", {"text": "Bản thứ nhất.", "version": 1})
+    assert saved.status_code == 302
+    with translation.override("en"):
+        stale = client.post(f"/reports/documents/{world.report.pk}/sections/I.2/",
+                            {"text": "Bản viết trên phiên bản cũ.", "version": 1}, HTTP_ACCEPT_LANGUAGE="en")
+    assert stale.status_code == 409
+    html = stale.content.decode()
+    assert "Bản viết trên phiên bản cũ." in html  # what the writer typed is kept in the form
+    assert 'id="report-error"' in html
+    assert world.report.sections.get(code="I.2").text == "Bản thứ nhất."
+
+
+def test_the_issued_report_page_previews_and_downloads_its_frozen_document(client):
+    world = report_world()
+    report = walk_to_issued(world)
+    client.force_login(world.head)
+    page = client.get(f"/reports/documents/{report.pk}/").content.decode()
+    assert 'data-state="report_issued"' in page and "01/BC-SVHTTDL" in page
+    assert 'id="preview-procedures"' in page and 'id="preview-indicators"' in page
+    assert 'class="none"' in page  # nobody owes anything
+    docx = client.get(f"/reports/documents/{report.pk}/file.docx")
+    assert docx.status_code == 200 and docx.content == client.get(f"/reports/documents/{report.pk}/file.docx").content

@@ -26,6 +26,9 @@ BENCHMARKS = [
     ["bench.pdf_render", "--licences", "200"],  # DOCX → PDF/A-2b with a warm LibreOffice (documents/pdf.py)
     # Signed PDFs per second, and approval → signed PDF with 10 approvals at once (adds 14 cases to the database).
     ["bench.signed_results", "--licences", "200", "--approvals", "10"],
+    # One visit (8 findings, 8 camera photos scaled on the tablet) synced through Chromium's network emulation at
+    # 1.6 Mbit/s down, 750 kbit/s up, 300 ms (Playwright + Debian's chromium; adds 8 findings to the database).
+    ["bench.field_sync", "--photos", "8"],
     ["bench.pipeline", "--applications", "10000"],  # last: it adds 10,000 cases to the database
 ]
 

@@ -31,6 +31,7 @@
   const RETRY_MS = 15 * 1000; // with something waiting, ask the server this often and sync when it answers
   const RECONNECT_TRY_MS = 1500; // after an "online" event, ask the server this often until it answers
   const RECONNECT_FOR_MS = 60 * 1000; // ... for at most this long (then the timer takes over)
+  const PHOTO_LANES = 2; // photo uploads at once
   const REFRESH_MS = 60 * 1000; // colleagues' findings and the lead's review: read again this often
 
   const $ = (id) => document.getElementById(id);
@@ -463,50 +464,62 @@
     return "ok";
   }
 
+  // Photos go PHOTO_LANES at a time: on a slow link with a long round trip, one upload's request and answer
+  // overlap the other's transfer instead of leaving the link idle (docs/PERFORMANCE.md, "Field sync").
   async function sendPhotos(report) {
     const findings = new Map((await mine("findings")).map((f) => [f.uuid, f]));
-    const waiting = (await mine("photos")).filter((p) => p.state === "pending").sort((a, b) => (a.added < b.added ? -1 : 1));
-    for (const candidate of waiting) {
-      const owner = findings.get(candidate.finding);
-      if (owner && owner.state !== "synced") continue; // its finding first
-      const [photo] = await claim("photos", [candidate]);
-      if (!photo) continue;
-      report.sent += 1;
-      const form = new FormData();
-      form.append("uuid", photo.uuid);
-      form.append("finding", photo.finding);
-      form.append("file", new Blob([photo.data], { type: photo.type }), photo.name);
-      for (const key of ["taken_at", "taken_latitude", "taken_longitude"]) {
-        if (photo[key] !== null && photo[key] !== undefined) form.append(key, String(photo[key]));
+    const waiting = (await mine("photos")).filter((p) => p.state === "pending").sort((a, b) => (a.added < b.added ? -1 : 1))
+      .filter((p) => { const owner = findings.get(p.finding); return !owner || owner.state === "synced"; }); // its finding first
+    let next = 0;
+    let stop = null;
+    const lane = async () => {
+      while (!stop && next < waiting.length) {
+        const outcome = await sendPhoto(waiting[next++], report);
+        if (outcome !== "ok") stop = stop || outcome;
       }
-      let response;
-      try {
-        response = await fetch(CONFIG.urls.photos, {
-          method: "POST", credentials: "same-origin",
-          headers: { Accept: "application/json", "X-CSRFToken": csrfToken() }, body: form,
-        });
-      } catch (error) {
-        serverState = navigator.onLine ? "down" : "offline";
-        return "offline";
-      }
-      const body = await readJson(response);
-      const now = new Date().toISOString();
-      if (response.status === 200 || response.status === 201) {
-        // Confirmed: the file itself is no longer needed on the tablet.
-        await settle("photos", [[photo.uuid, { state: "synced", synced_at: now, data: null, answer: response.status,
-                                               server_uuid: body && body.uuid ? body.uuid : photo.uuid }]]);
-        report.photos += 1;
-      } else if (response.status === 401 || (response.status === 403 && !(body && body.code === "not_on_team"))) {
-        return "auth";
-      } else if (response.status === 409 && body && body.code === "finding_not_received") {
-        continue; // the finding is not there yet: the photo waits
-      } else if (response.status === 409) {
-        await settle("photos", [[photo.uuid, { state: "conflict", answer: 409, problem: problemText(body) }]]);
-      } else if (response.status >= 400 && response.status < 500) {
-        await settle("photos", [[photo.uuid, { state: "rejected", answer: response.status, problem: problemText(body) }]]);
-      } else {
-        return response.status;
-      }
+    };
+    await Promise.all(Array.from({ length: PHOTO_LANES }, lane));
+    return stop || "ok";
+  }
+
+  async function sendPhoto(candidate, report) {
+    const [photo] = await claim("photos", [candidate]);
+    if (!photo) return "ok";
+    report.sent += 1;
+    const form = new FormData();
+    form.append("uuid", photo.uuid);
+    form.append("finding", photo.finding);
+    form.append("file", new Blob([photo.data], { type: photo.type }), photo.name);
+    for (const key of ["taken_at", "taken_latitude", "taken_longitude"]) {
+      if (photo[key] !== null && photo[key] !== undefined) form.append(key, String(photo[key]));
+    }
+    let response;
+    try {
+      response = await fetch(CONFIG.urls.photos, {
+        method: "POST", credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() }, body: form,
+      });
+    } catch (error) {
+      serverState = navigator.onLine ? "down" : "offline";
+      return "offline";
+    }
+    const body = await readJson(response);
+    const now = new Date().toISOString();
+    if (response.status === 200 || response.status === 201) {
+      // Confirmed: the file itself is no longer needed on the tablet.
+      await settle("photos", [[photo.uuid, { state: "synced", synced_at: now, data: null, answer: response.status,
+                                             server_uuid: body && body.uuid ? body.uuid : photo.uuid }]]);
+      report.photos += 1;
+    } else if (response.status === 401 || (response.status === 403 && !(body && body.code === "not_on_team"))) {
+      return "auth";
+    } else if (response.status === 409 && body && body.code === "finding_not_received") {
+      return "ok"; // the finding is not there yet: the photo waits
+    } else if (response.status === 409) {
+      await settle("photos", [[photo.uuid, { state: "conflict", answer: 409, problem: problemText(body) }]]);
+    } else if (response.status >= 400 && response.status < 500) {
+      await settle("photos", [[photo.uuid, { state: "rejected", answer: response.status, problem: problemText(body) }]]);
+    } else {
+      return response.status;
     }
     return "ok";
   }

@@ -81,6 +81,17 @@ def _page_agency(request, quarter: Quarter, agencies: list, visible) -> tuple[ob
     return pool[0], message
 
 
+def _periodic(request, agency, quarter: Quarter) -> dict | None:
+    """The agency's periodic report of the quarter (reports/report_*.py), when one is open: its state and who still
+    owes a section."""
+    from .report_selectors import report_summary, reports_visible
+
+    report = reports_visible(user=request.user).filter(agency=agency, period=str(quarter)).first()
+    if report is None:
+        return None
+    return {"report": report, "owed": report_summary(report)["owed"]}
+
+
 @login_required
 def quarterly(request):
     if not (r.user_roles(request.user) & READERS):
@@ -116,7 +127,7 @@ def quarterly(request):
         for row in report["processing"]
     ]
     context.update({"report": report, "chart": _chart(quarters, reports), "processing_columns": columns,
-                    "processing_rows": processing_rows})
+                    "processing_rows": processing_rows, "periodic": _periodic(request, agency, quarter)})
     return render(request, "reports/quarterly.html", context)
 
 

@@ -103,3 +103,24 @@ def test_indicator_values_and_import_through_the_api(api):
     assert body["rows"] == [{"row": 3, "column": "period",
                              "message": "The period must look like 2019-Q4, 2020-H1 or 2020."}]
     assert IndicatorValue.objects.count() == 1
+
+
+def test_recipients_and_the_inspections_draft_through_the_api(api):
+    world = report_world()
+    office = api.as_user(world.office)
+    pk = world.report.pk
+    lines = ["- Bộ TT&TT;", "- Văn phòng Tỉnh ủy;", "- Lưu: VT."]
+    saved = office.put(f"{BASE}{pk}/recipients/", {"recipients": lines, "version": world.report.version},
+                       format="json")
+    assert saved.status_code == 200 and saved.json()["recipients"] == lines
+    stale = office.put(f"{BASE}{pk}/recipients/", {"recipients": ["- Khác;"], "version": world.report.version},
+                       format="json")
+    assert problem(stale, 409)["code"] == "stale_version"
+    writer = api.as_user(world.writers["thanhtra"])
+    office.post(f"{BASE}{pk}/transitions/", {"action": "open_contributions"}, format="json")
+    writer.put(f"{BASE}{pk}/sections/I.4/", {"text": "Bản tự viết.", "version": 1}, format="json")
+    redrafted = writer.post(f"{BASE}{pk}/sections/I.4/redraft/", {"version": 2}, format="json")
+    assert redrafted.status_code == 200, redrafted.content
+    assert redrafted.json()["version"] == 3 and redrafted.json()["text"] != "Bản tự viết."
+    assert problem(api.as_user(world.writers["cntt"]).post(f"{BASE}{pk}/sections/I.4/redraft/", {"version": 3},
+                                                           format="json"), 403)["code"] == "permission"

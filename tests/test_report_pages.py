@@ -59,3 +59,11 @@ def test_the_issued_report_page_previews_and_downloads_its_frozen_document(clien
     assert 'class="none"' in page  # nobody owes anything
     docx = client.get(f"/reports/documents/{report.pk}/file.docx")
     assert docx.status_code == 200 and docx.content == client.get(f"/reports/documents/{report.pk}/file.docx").content
+
+
+def test_the_quarterly_page_shows_the_quarters_periodic_report_and_who_owes_what(client):
+    world = report_world()
+    client.force_login(world.office)
+    html = client.get(f"/reports/quarterly/?quarter=2026-Q3&agency={world.agency.pk}").content.decode()
+    assert 'id="periodic-report" data-state="report_draft"' in html
+    assert f'href="/reports/documents/{world.report.pk}/"' in html and "Thanh tra Sở" in html

@@ -184,6 +184,39 @@ class SectionSubmitView(APIView):
         return Response({"code": section.code, "version": section.version, "submitted": True})
 
 
+class RecipientsSerializer(serializers.Serializer):
+    recipients = serializers.ListField(child=serializers.CharField(max_length=300), max_length=40)
+    version = serializers.IntegerField(min_value=1)
+
+
+class RecipientsView(APIView):
+    """PUT {recipients: ["- Bộ TT&TT;", …, "- Lưu: VT."], version}: the office sets Nơi nhận before the issue."""
+
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
+
+    @extend_schema(request=RecipientsSerializer, responses={200: dict})
+    def put(self, request, pk: int):
+        report = _report(request, pk)
+        data = _valid(RecipientsSerializer, request.data)
+        report = rs.recipients_set(actor=request.user, report_id=report.pk, lines=data["recipients"],
+                                   version=data["version"])
+        return Response(report_data(report, request.user))
+
+
+class RedraftView(APIView):
+    """POST {version}: draft I.4 again from the period's campaigns (a new version of the section)."""
+
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
+
+    @extend_schema(request=VersionSerializer, responses={200: dict})
+    def post(self, request, pk: int):
+        report = _report(request, pk)
+        data = _valid(VersionSerializer, request.data)
+        section = rs.section_redraft(actor=request.user, report_id=report.pk, version=data["version"])
+        return Response({"code": section.code, "version": section.version, "text": section.text,
+                         "submitted": section.submitted_at is not None})
+
+
 class ReportTransitionView(APIView):
     """POST {action, version, note}: open_contributions, submit_for_review, return_for_changes, approve_report,
     issue_report (number, date, content frozen), send_report."""

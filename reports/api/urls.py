@@ -14,6 +14,8 @@ urlpatterns = router.urls + [
     path("documents/<int:pk>/sections/<str:code>/", documents.SectionView.as_view(), name="report-section"),
     path("documents/<int:pk>/sections/<str:code>/submit/", documents.SectionSubmitView.as_view(),
          name="report-section-submit"),
+    path("documents/<int:pk>/recipients/", documents.RecipientsView.as_view(), name="report-recipients"),
+    path("documents/<int:pk>/sections/I.4/redraft/", documents.RedraftView.as_view(), name="report-redraft"),
     path("documents/<int:pk>/transitions/", documents.ReportTransitionView.as_view(), name="report-transitions"),
     path("documents/<int:pk>/file.<str:fmt>", documents.ReportFileView.as_view(), name="report-file"),
     path("indicators/values/", documents.IndicatorValueView.as_view(), name="report-indicator-value"),

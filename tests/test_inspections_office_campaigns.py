@@ -199,3 +199,23 @@ def test_a_planner_of_two_competent_agencies_chooses_one(client, culture):
     page = client.get(f"/campaigns/new/?type=printing&agency={science.pk}").content.decode()
     assert 'id="plan-form"' in page and f'name="agency" value="{science.pk}"' in page
     assert science.name in page
+
+
+@pytest.mark.django_db
+def test_campaign_documents_download_for_whoever_sees_the_campaign(client, lead_c, inspector_c, culture):
+    from django.core.files.base import ContentFile
+
+    from inspections.models import Document
+
+    campaign = campaign_make(lead=lead_c, members=[inspector_c], agency=culture)
+    document = Document(campaign=campaign, kind=Document.Kind.CONCLUSION, number_text="01/KL-SVHTTDL",
+                        issued_at=timezone.now(), sha256="0" * 64)
+    document.file.save("ket-luan.docx", ContentFile(b"PK\x03\x04 a docx"), save=True)
+    url = f"/campaigns/{campaign.pk}/documents/{document.pk}/"
+    client.force_login(inspector_c)
+    assert f'href="{url}"' in client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"PK\x03\x04 a docx"
+    assert client.get(url + "?format=pdf").status_code == 404  # not signed (no verifiable copy)
+    client.force_login(UserFactory(roles=[r.INSPECTOR], agencies=[CULTURE]))  # not on the team
+    assert client.get(url).status_code == 404

@@ -179,7 +179,7 @@ def campaign(request, pk: int):
     available = {t.action: t for t in transitions_available(domain="inspection", state=case.state, roles=roles)}
     actions = [available[a] for a in ACTION_ORDER if a in available] if lead_here else []
     documents = selectors.documents_visible(user=request.user).filter(campaign=item).select_related(
-        "target__establishment").order_by("kind", "pk")
+        "target__establishment", "verifiable").order_by("kind", "pk")
     planning = lead_here and case.state in services.PLANNING_STATES
     team_editable = lead_here and case.state not in TERMINAL and case.state != State.CONCLUDED
     inspectors = _agency_inspectors(case.agency) if team_editable else []
@@ -303,8 +303,14 @@ def campaign_document(request, pk: int, document_pk: int):
     document = get_object_or_404(selectors.documents_visible(user=request.user), pk=document_pk, campaign_id=pk)
     if not document.file:
         raise Http404
-    name = f"{(document.number_text or document.kind).replace('/', '-')}-{document.pk}.docx"
-    return FileResponse(document.file.open("rb"), as_attachment=True, content_type=DOCX, filename=name)
+    stem = f"{(document.number_text or document.kind).replace('/', '-')}-{document.pk}"
+    if request.GET.get("format") == "pdf":  # the signed PDF/A, once the signing task has made it
+        verifiable = document.verifiable
+        if verifiable is None or not verifiable.is_signed:
+            raise Http404
+        return FileResponse(verifiable.pdf.open("rb"), as_attachment=True, content_type="application/pdf",
+                            filename=f"{stem}.pdf")
+    return FileResponse(document.file.open("rb"), as_attachment=True, content_type=DOCX, filename=f"{stem}.docx")
 
 
 urlpatterns = [

@@ -126,6 +126,10 @@ def test_two_tablets_one_item_never_mix_their_words_and_both_see_the_disagreemen
     # every control at least 44×44 px, the header's "Đăng xuất" included
     small = [c for c in a.evaluate(MEASURE) if c["height"] < 44 or c["width"] < 44]
     assert small == [], small
+    a.goto(f"{live_server.url}/inspections/")  # my visits too
+    a.wait_for_selector("#tablet-page[data-ready=true]", state="attached")
+    small = [c for c in a.evaluate(MEASURE) if c["height"] < 44 or c["width"] < 44]
+    assert small == [], small
     context_a.close()
     context_b.close()
 

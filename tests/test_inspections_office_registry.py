@@ -198,3 +198,22 @@ def test_map_places_points_by_their_coordinates(client, culture_lead):
     dy_per_degree = (points[west.pk][1] - points[north.pk][1]) / 0.25
     assert abs(dx / (0.5 * dy_per_degree) - 0.9357) < 0.01
     assert '<path class="outline"' in body and "http" not in re.sub(r'xmlns="[^"]+"', "", body.split("<svg", 1)[1].split("</svg>")[0])
+
+
+@pytest.mark.django_db
+def test_the_shipped_example_file_previews_clean(client, head):
+    """docs/establishment-import-example.csv: BTS sites go to the telecom agency's registry, the print shop to the
+    culture agency's, each by its kind (the head works for every agency)."""
+    from pathlib import Path
+
+    data = (Path(__file__).resolve().parent.parent / "docs" / "establishment-import-example.csv").read_bytes()
+    client.force_login(head)
+    body = _upload(client, data, name="establishment-import-example.csv").content.decode()
+    assert 'data-ok="1"' in body and 'data-rows="3"' in body
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', body).group(1)
+    assert client.post("/registry/import/", {"step": "confirm", "sha256": sha}).status_code == 302
+    stored = {e.name: e for e in Establishment.objects.all()}
+    assert stored["Trạm BTS Viettel HYN0301"].commune == "Xã Tân Hưng"  # "xã Tân Hưng" in the address
+    assert stored["Cơ sở in Thành Công"].commune == "Phường Phố Hiến"
+    assert {e.agency.code for e in stored.values() if e.kind == "bts_site"} == {SCIENCE}
+    assert stored["Cơ sở in Thành Công"].agency.code == CULTURE

@@ -15,7 +15,7 @@ class EstablishmentAdmin(admin.ModelAdmin):
 class ChecklistItemInline(admin.TabularInline):
     model = ChecklistItem
     extra = 0
-    fields = ("order", "code", "question", "legal_reference", "photo_required")
+    fields = ("order", "code", "question", "legal_reference", "photo_required", "photo_only")
 
     def _editable(self, obj) -> bool:
         return obj is None or not obj.campaigns.exists()
@@ -98,8 +98,8 @@ class CampaignAdmin(ReadOnlyAdmin):
 
 @admin.register(Finding)
 class FindingAdmin(ReadOnlyAdmin):
-    list_display = ("id", "target", "item", "result", "inspector", "device_time", "received_at")
-    list_filter = ("result", "target__campaign__case__case_type")
+    list_display = ("id", "target", "item", "result", "inspector", "device_time", "received_at", "review_state")
+    list_filter = ("result", "review_state", "target__campaign__case__case_type")
     search_fields = ("id", "target__establishment__name", "note")
     list_select_related = ("target__establishment", "item", "inspector")
     date_hierarchy = "received_at"

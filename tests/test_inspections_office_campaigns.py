@@ -219,3 +219,17 @@ def test_campaign_documents_download_for_whoever_sees_the_campaign(client, lead_
     assert client.get(url + "?format=pdf").status_code == 404  # not signed (no verifiable copy)
     client.force_login(UserFactory(roles=[r.INSPECTOR], agencies=[CULTURE]))  # not on the team
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_campaign_list_filters_by_state(client, lead_c, culture):
+    planned = campaign_make(lead=lead_c, agency=culture)
+    announced = campaign_make(lead=lead_c, agency=culture, path=("announce",))
+    client.force_login(lead_c)
+
+    def ids(query=""):
+        return [int(x) for x in re.findall(r'<tr data-id="(\d+)"', client.get(f"/campaigns/{query}").content.decode())]
+
+    assert set(ids()) == {planned.pk, announced.pk}
+    assert ids("?state=announced") == [announced.pk]
+    assert ids("?state=closed") == []

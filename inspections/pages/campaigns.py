@@ -35,6 +35,7 @@ PROPOSED = 10  # the highest-scoring establishments are ticked when the plan ope
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # The actions a campaign page offers, in the order of the work; "conclude" is the sanctions pages' (a text, then
 # the conclusion document) and "cancel" needs reasons.
+CAMPAIGN_STATES = ("planned", "announced", "in_field", "findings_closed", "concluded", "closed", "cancelled")
 ACTION_ORDER = ("announce", "start_fieldwork", "close_findings", "conclude", "close", "cancel")
 
 
@@ -49,6 +50,7 @@ def campaigns(request):
                   .annotate(n=Count("pk")).values_list("campaign", "n"))
     return render(request, "inspections/office/campaigns.html", {
         "page": page, "rows": [(c, counts.get(c.pk, 0)) for c in page.object_list], "state": state,
+        "states": [(s, State(s).label) for s in CAMPAIGN_STATES],
         "query": f"state={state}" if state else "", "may_plan": bool(r.user_roles(request.user) & OFFICE_WRITERS),
     })
 

@@ -65,7 +65,8 @@ def target(request, pk: int):
         "target": target, "campaign": target.campaign, "case": case, "establishment": target.establishment,
         "rows": rows, "counts": counts, "events": events,
         "may_review": _may_review(request.user, case),
-        "decisions": [(value, label) for value, label in Finding.Review.choices if value in services.REVIEW_DECISIONS],
+        "decisions": [(Finding.Review.ACCEPTED, _("Accept")), (Finding.Review.NEEDS_CORRECTION, _("Ask for a correction")),
+                      (Finding.Review.REJECTED, _("Reject"))],
     })
 
 

@@ -107,6 +107,7 @@ def establishments_import(*, name: str, data: bytes, actor, default_kind: str = 
 
         message = _("The file is larger than %(limit)s.") % {"limit": filesizeformat(IMPORT_MAX_BYTES)}
         raise ValidationFailed(message, extra={"errors": {"file": [message]}})
+    _type_check(name, data)
     sheet = register_read(name=name, data=data)
     mapping, unknown = {}, []
     for header in sheet.columns:
@@ -141,6 +142,20 @@ def establishments_import(*, name: str, data: bytes, actor, default_kind: str = 
     else:
         result.stored = True
     return result
+
+
+def _type_check(name: str, data: bytes) -> None:
+    """A .csv that is text or a .xlsx that is a zip, by name and by its first bytes, before anything is decoded."""
+    lowered = (name or "").lower()
+    if lowered.endswith(".xlsx"):
+        fits = data.startswith(b"PK\x03\x04")
+    elif lowered.endswith((".csv", ".txt")):
+        fits = b"\x00" not in data[:4096] and not data.startswith((b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0"))
+    else:
+        fits = False
+    if not fits:
+        message = _("Only a CSV file (UTF-8) or an Excel workbook (.xlsx) is accepted.")
+        raise ValidationFailed(message, extra={"errors": {"file": [message]}})
 
 
 def _cell(value) -> str:

@@ -177,6 +177,11 @@ def test_import_refuses_a_large_or_unreadable_file_before_reading_rows(client, s
     assert response.status_code == 200 and b"has-error" in response.content
     response = _upload(client, HEADER.encode() + b"x" * (2 * 1024 * 1024 + 10))
     assert response.status_code == 200 and b"has-error" in response.content
+    for name, content in (("so-lieu.pdf", b"%PDF-1.7 ..."), ("danh-sach.csv", b"\xd0\xcf\x11\xe0 an old .xls"),
+                          ("danh-sach.xls", HEADER.encode())):
+        response = _upload(client, content, name=name, default_kind="bts_site")
+        assert response.status_code == 200 and b"has-error" in response.content, name
+        assert b'id="import-preview"' not in response.content
     assert Establishment.objects.count() == 0
 
 

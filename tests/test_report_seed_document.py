@@ -5,12 +5,14 @@ and day) are the issued report's number and date."""
 
 import io
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from docx import Document
 
+from documents.validation import pdf_signature_check
 from reports.models import Report
 
 from .support_inspections import checklists_load
@@ -135,6 +137,16 @@ def test_the_demo_q4_2019_report_is_the_seed_section_by_section(tmp_path):
     import hashlib
 
     assert hashlib.sha256(output.read_bytes()).hexdigest() == report.docx_sha256
+
+    # The PDF of the same: the signed PDF/A made from that DOCX when the report was issued (reports/electronic.py).
+    pdf = tmp_path / "bao-cao.pdf"
+    call_command("report_document", period="2019-Q4", format="pdf", output=str(pdf), stdout=io.StringIO())
+    assert pdf_signature_check(pdf.read_bytes()).intact
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True,
+                          text=True).stdout
+    for words in (f"Số: {report.number_text}", "BÁO CÁO", "II. HOẠT ĐỘNG SỰ NGHIỆP VÀ DỊCH VỤ", "1.307.424",
+                  "Vũ Tiến Khoái", "- Lưu: VT."):
+        assert words in text, words
 
     # The Q1/2020 report stands as a draft, most sections still owed.
     draft_report = Report.objects.get(period="2020-Q1", agency__code="thai-binh-stttt")

@@ -146,3 +146,23 @@ def test_two_concurrent_edits_of_one_version_one_wins_the_other_conflicts():
     section = ReportSection.objects.get(report=world.report, code="I.3")
     assert (section.text, section.version) == (winner, version + 1)
     assert ReportSectionVersion.objects.filter(section=section).count() == 2
+
+
+def test_six_months_and_the_year_use_the_same_machinery():
+    from reports.periods import Period
+    from reports.report_content import report_content, tasks_heading
+
+    assert [str(Period.parse(text).previous()) for text in ("2020-Q1", "2020-H1", "2020")] == ["2019-Q4", "2019-H2",
+                                                                                              "2019"]
+    assert [q.number for q in Period.parse("2019-H2").quarters()] == [3, 4]
+    assert tasks_heading(Period.parse("2019-Q4")) == "III. MỘT SỐ NHIỆM VỤ TRỌNG TÂM QUÝ I/2020"
+    assert tasks_heading(Period.parse("2020-H1")) == "III. MỘT SỐ NHIỆM VỤ TRỌNG TÂM 6 THÁNG CUỐI NĂM 2020"
+    half = report_world(period="2026-H1")
+    assert half.report.summary == ("Kết quả hoạt động thông tin truyền thông 6 tháng đầu năm 2026 và nhiệm vụ trọng "
+                                   "tâm 6 tháng cuối năm 2026")
+    year = report_world(period="2025")
+    assert year.report.kind == "year" and year.report.summary.endswith("năm 2025 và nhiệm vụ trọng tâm năm 2026")
+    content = report_content(half.report)
+    assert content["date_line"] == "Hưng Yên, ngày     tháng 6 năm 2026"  # a draft: number and day left blank
+    assert content["number_text"].endswith("/BC-SVHTTDL") and not content["number_text"].strip()[0].isdigit()
+    assert walk_to_issued(half).number_text == "01/BC-SVHTTDL"

@@ -101,6 +101,17 @@ def test_the_lead_reviews_two_inspectors_findings_and_the_note_reaches_the_table
     expect(note).to_be_visible()
     expect(note).to_have_attribute("data-state", "needs_correction")
     expect(note).to_contain_text("Chụp lại hợp đồng in để đối chiếu")
+    # the correction: the same result tapped again is a new finding (received again), the note is the inspector's
+    li = tablet.locator(f"#item-{item.pk}")
+    li.locator("textarea.note").fill("Không có hợp đồng in cho ấn phẩm A")
+    li.locator("textarea.note").blur()
+    expect(tablet.locator("#pending-count")).to_have_attribute("data-findings", "1")  # queued, then sent by itself
+    expect(tablet.locator("#pending-count")).to_have_attribute("data-findings", "0", timeout=20_000)
+    expect(note).to_be_hidden()
+    correction = Finding.objects.filter(inspector=inspector).order_by("-received_at").first()
+    assert correction.pk != theirs.pk
+    assert (correction.result, correction.note, correction.review_state) == (
+        "violation", "Không có hợp đồng in cho ấn phẩm A", "received")
     context.close()
 
 

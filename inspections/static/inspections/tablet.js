@@ -32,6 +32,7 @@
   const RECONNECT_TRY_MS = 1500; // after an "online" event, ask the server this often until it answers
   const RECONNECT_FOR_MS = 60 * 1000; // ... for at most this long (then the timer takes over)
   const PHOTO_LANES = 2; // photo uploads at once
+  const SYNC_SOON_MS = 8000; // a change made while the server answers is sent this long after the last one
   const REFRESH_MS = 60 * 1000; // colleagues' findings and the lead's review: read again this often
 
   const $ = (id) => document.getElementById(id);
@@ -199,6 +200,14 @@
     return later(server, local) > 0 ? server : local;
   }
 
+  // While the server answers, what was just recorded goes a moment later by itself (a burst of taps is one sync).
+  let soonTimer = null;
+  function syncSoon() {
+    if (serverState !== "up") return;
+    clearTimeout(soonTimer);
+    soonTimer = setTimeout(() => { soonTimer = null; sync(); }, SYNC_SOON_MS);
+  }
+
   async function record(item, change) {
     await exclusive(async () => {
       const findings = await mine("findings");
@@ -231,6 +240,7 @@
       }
       await putAll("findings", rows);
     });
+    syncSoon();
     return changed();
   }
 
@@ -346,6 +356,7 @@
       return rows.length;
     });
     if (!added) showItemNote(item, M.photo_first_result);
+    else syncSoon();
     return changed();
   }
 

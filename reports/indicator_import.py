@@ -1,11 +1,12 @@
 """Indicator values from a CSV or XLSX file (columns `indicator`, `period`, `value`; the file is read with the
 register import's reader: size, zip bomb and encoding checks). Every row is checked first; one bad row and nothing
-is written, the errors name each row as the spreadsheet numbers it, its column and what is wrong."""
+is written, the errors name each row as the spreadsheet numbers it, its column and what is wrong (a row of an
+indicator the user does not answer for refuses the whole file: 403)."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cases.errors import ValidationFailed
+from cases.errors import NotAllowed, ValidationFailed
 
 from .indicators import MAX_VALUE, may_enter, value_set
 from .models import Indicator, IndicatorValue
@@ -40,7 +41,7 @@ def indicators_import(*, actor, agency, name: str, data: bytes) -> dict:
         message = _("The file lacks the columns: %(columns)s.") % {"columns": ", ".join(missing)}
         raise ValidationFailed(message, extra={"errors": {"file": [message]}, "rows": []})
     indicators = {i.code: i for i in Indicator.objects.filter(active=True)}
-    errors, planned, seen = [], [], {}
+    errors, refused, planned, seen = [], [], [], {}
     for row in table.rows:
         code = str(row.values.get("indicator") or "").strip()
         period_text = str(row.values.get("period") or "").strip()
@@ -49,8 +50,8 @@ def indicators_import(*, actor, agency, name: str, data: bytes) -> dict:
             errors.append({"row": row.number, "column": "indicator",
                            "message": _("Unknown indicator “%(code)s”.") % {"code": code[:60]}})
         elif not may_enter(actor, indicator, agency):
-            errors.append({"row": row.number, "column": "indicator",
-                           "message": _("Only the responsible division enters this indicator.")})
+            refused.append({"row": row.number, "column": "indicator",
+                            "message": _("Only the responsible division enters this indicator.")})
         try:
             period = Period.parse(period_text)
         except ValueError:
@@ -69,6 +70,9 @@ def indicators_import(*, actor, agency, name: str, data: bytes) -> dict:
             planned.append((indicator, period, value))
     if not table.rows:
         errors.append({"row": None, "column": "", "message": _("The file holds no rows.")})
+    if refused:  # an action the user may not take: 403, naming the rows, nothing written
+        raise NotAllowed(_("Only the responsible division enters these indicators: nothing was imported."),
+                         extra={"rows": refused})
     if errors:
         raise ValidationFailed(_("%(count)s rows have errors: nothing was imported.")
                                % {"count": len({e["row"] for e in errors})},

@@ -19,6 +19,7 @@ from cases import roles as r
 from cases.errors import InvalidTransition, NotAllowed, NotFound, StaleVersion, ValidationFailed
 from cases.models import Case, CaseEvent, CaseType, CaseTypeAgency, CaseTypeTerms
 from cases.services import agency_member_required, case_create, case_transition, sequence_next
+from cases.text import text_clean
 from cases.workflow import State
 
 from .models import Report, ReportDivision, ReportSection, ReportSectionVersion
@@ -175,7 +176,7 @@ def section_edit(*, actor, report_id: int, code: str, text: str, version: int, n
     the edit is refused (StaleVersion) and nothing is overwritten."""
     if not isinstance(text, str):
         raise ValidationFailed(_("The text must be a string."), extra={"errors": {"text": [_("Not text.")]}})
-    text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip()
+    text = "\n".join(line.rstrip() for line in text_clean(text).split("\n")).strip()
     if len(text) > MAX_TEXT:
         raise ValidationFailed(_("The text is too long."), extra={"errors": {"text": [_("Too long.")]}})
     with transaction.atomic():
@@ -246,7 +247,7 @@ def recipients_set(*, actor, report_id: int, lines: list[str], version: int) -> 
     if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
         raise ValidationFailed(_("The recipients are a list of lines."),
                                extra={"errors": {"recipients": [_("A list of lines is required.")]}})
-    cleaned = [line.strip() for line in lines if line.strip()]
+    cleaned = [text_clean(line, multiline=False).strip() for line in lines if line.strip()]
     with transaction.atomic():
         report, case = _lock(report_id)
         agency_member_required(case, actor)
@@ -270,6 +271,8 @@ def report_transition(*, actor, report_id: int, action: str, version: int | None
     report = report_get(report_id)
     with transaction.atomic(), _through_reports():
         if action == "submit_for_review":
+            if not (r.user_roles(actor) & OFFICE):
+                raise NotAllowed(_("Your role cannot take this action."))
             Case.objects.select_for_update().get(pk=report.case_id)
             owed = sections_owed(report)
             if owed:

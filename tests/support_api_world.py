@@ -56,6 +56,7 @@ class World:
     export_head: ExportJob
     establishment_free: Establishment  # in no campaign
     print_facility: PrintFacility
+    report: object = None  # the agency's periodic report of the quarter, open to its divisions (reports/)
 
 
 def _side(*, lead, member, agency=None) -> Side:
@@ -103,6 +104,28 @@ def _export(user, fmt: str = "csv") -> ExportJob:
     return job
 
 
+def _periodic_report(users: dict, agency):
+    """The agency's periodic report of the quarter, open to its divisions: the licensing officer sits in Phòng
+    TTBCXB (I.3), the inspector in Phòng BCVT (I.2, the telecom indicators), the lead in Thanh tra (I.4), the
+    reporter in Văn phòng (III)."""
+    from reports import report_services as rs
+    from reports.indicators import catalogue_load
+    from reports.periods import Period
+    from reports.quarters import Quarter
+
+    catalogue_load()
+    divisions = rs.divisions_ensure(agency)
+    for code, role in (("ttbcxb", r.LICENSING_OFFICER), ("bcvt", r.INSPECTOR), ("thanhtra", r.INSPECTION_LEAD),
+                       ("vanphong", r.REPORTER)):
+        divisions[code].members.add(users[role])
+    report, _created = rs.report_create(actor=users[r.REPORTER], agency=agency,
+                                        period=Period.parse(str(Quarter.current())))
+    if report.case.state == "report_draft":
+        rs.report_transition(actor=users[r.REPORTER], report_id=report.pk, action="open_contributions")
+    report.refresh_from_db()
+    return report
+
+
 def world_build(users: dict, agency=None) -> World:
     """The department of `users`; `agency` builds it in one agency (its users, and the other team's, work for it
     alone)."""
@@ -133,6 +156,7 @@ def world_build(users: dict, agency=None) -> World:
     other = _side(lead=lead2, member=inspector2, agency=agency)
     free = si.shop(900, name="Cơ sở in chưa kiểm tra", agency=agency)
     report_services.figures_rebuild()  # what the worker keeps after each change: the quarter's numbers
+    periodic = _periodic_report(users, app_issued.agency)
 
     return World(users=users, inspector2=inspector2, lead2=lead2, app_open=app_open, app_issued=app_issued,
                  attachment=attachment, permit=Permit.objects.get(case=app_issued), document=document,
@@ -140,4 +164,5 @@ def world_build(users: dict, agency=None) -> World:
                  export_head=_export(head, "xlsx"), establishment_free=free,
                  print_facility=PrintFacility.objects.filter(agency=app_issued.agency).order_by("pk").first() or PrintFacility.objects.create(
                      agency=app_issued.agency, name="Cơ sở in Minh Khai", address="Số 45 Lý Bôn, TP Thái Bình", owner="Ông Đỗ Minh Khai",
-                     equipment=[], products="Photocopy"))
+                     equipment=[], products="Photocopy"),
+                 report=periodic)

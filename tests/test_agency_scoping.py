@@ -43,7 +43,7 @@ from inspections.models import (
 )
 from licensing import services as licensing_services
 from licensing.models import IssuedDocument, Organisation, Permit, PrintFacility
-from reports.models import ExportJob
+from reports.models import ExportJob, Report
 
 from . import support_inspections as si
 from . import support_licensing as sl
@@ -78,6 +78,7 @@ LIST_AGENCY = {
     "/api/v1/inspections/follow-ups/": (FollowUp, "violation__target__campaign__case__agency_id"),
     "/api/v1/inspections/documents/": (Document, "campaign__case__agency_id"),
     "/api/v1/reports/exports/": (ExportJob, "requested_by__agency_memberships__agency_id"),
+    "/api/v1/reports/documents/": (Report, "agency_id"),
 }
 # Lists of what every agency shares: the catalogue and the checklists.
 SHARED_LISTS = {"/api/v1/case-types/", "/api/v1/inspections/checklist-templates/"}

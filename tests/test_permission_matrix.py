@@ -170,6 +170,22 @@ MATRIX = {
     ("POST", "/api/v1/reports/exports/"):                    row(A, "403", "202", "403", "403", "202", "202"),
     ("GET", "/api/v1/reports/exports/{id}/"):                row(A, "R403 H403", "R404 H200", "R403 H403", "R403 H403", "R200 H404", "R404 H404"),
     ("GET", "/api/v1/reports/exports/{id}/download/"):       row(A, "R403 H403", "R404 H200", "R403 H403", "R403 H403", "R200 H404", "R404 H404"),
+    # --- periodic reports (P: the agency's report of the quarter, open to its divisions): read by every role that
+    # sits in one of its divisions or reads reports; each division writes its own section (the officer I.3, the
+    # inspector I.2, the lead I.4, the reporter III); the office (reporter), the head and administrators open it,
+    # set Nơi nhận and move it on (409: sections still owed); indicators by their division (the inspector's
+    # telecoms), the head and administrators
+    ("GET", "/api/v1/reports/documents/"):                   row(A, "200", "200", "200", "200", "200", "200"),
+    ("POST", "/api/v1/reports/documents/"):                  row(A, "403", "201", "403", "403", "201", "201"),
+    ("GET", "/api/v1/reports/documents/{id}/"):              row(A, "P200", "P200", "P200", "P200", "P200", "P200"),
+    ("GET", "/api/v1/reports/documents/{id}/file.{fmt}"):    row(A, "P200", "P200", "P200", "P200", "P200", "P200"),
+    ("PUT", "/api/v1/reports/documents/{id}/sections/{code}/"): row(A, "P200", "P403", "P403", "P403", "P403", "P403"),
+    ("POST", "/api/v1/reports/documents/{id}/sections/{code}/submit/"): row(A, "P403", "P403", "P403", "P200", "P403", "P403"),
+    ("POST", "/api/v1/reports/documents/{id}/sections/I.4/redraft/"): row(A, "P403", "P403", "P403", "P200", "P403", "P403"),
+    ("PUT", "/api/v1/reports/documents/{id}/recipients/"):   row(A, "P403", "P200", "P403", "P403", "P200", "P200"),
+    ("POST", "/api/v1/reports/documents/{id}/transitions/"): row(A, "P403", "P409", "P403", "P403", "P409", "P409"),
+    ("POST", "/api/v1/reports/indicators/values/"):          row(A, "403", "200", "200", "403", "403", "200"),
+    ("POST", "/api/v1/reports/indicators/import/"):          row(A, "403", "200", "200", "403", "403", "200"),
 }
 
 
@@ -388,6 +404,34 @@ def request_for(method: str, path: str, obj: str, world: World, user) -> tuple[s
         case "/api/v1/reports/exports/{id}/" | "/api/v1/reports/exports/{id}/download/":
             job = world.export_reporter if obj == "R" else world.export_head
             return path.format(id=job.pk), None, j
+        case "/api/v1/reports/documents/" if method == "POST":
+            return path, {"period": str(Quarter.current().previous()), "agency": world.report.agency_id}, j
+        case "/api/v1/reports/documents/{id}/":
+            return path.format(id=world.report.pk), None, j
+        case "/api/v1/reports/documents/{id}/file.{fmt}":
+            return path.format(id=world.report.pk, fmt="docx"), None, j
+        case "/api/v1/reports/documents/{id}/sections/{code}/":
+            version = world.report.sections.get(code="I.3").version
+            return path.format(id=world.report.pk, code="I.3"), {"text": "Theo dõi thông tin báo chí.",
+                                                                 "version": version}, j
+        case "/api/v1/reports/documents/{id}/sections/{code}/submit/":
+            version = world.report.sections.get(code="I.4").version
+            return path.format(id=world.report.pk, code="I.4"), {"version": version}, j
+        case "/api/v1/reports/documents/{id}/sections/I.4/redraft/":
+            return path.format(id=world.report.pk), {"version": world.report.sections.get(code="I.4").version}, j
+        case "/api/v1/reports/documents/{id}/recipients/":
+            return path.format(id=world.report.pk), {"recipients": ["- Bộ TT&TT;", "- Lưu: VT."],
+                                                     "version": world.report.version}, j
+        case "/api/v1/reports/documents/{id}/transitions/":
+            return path.format(id=world.report.pk), {"action": "submit_for_review",
+                                                     "version": world.report.case.version}, j
+        case "/api/v1/reports/indicators/values/":
+            return path, {"indicator": "phone_subscribers", "period": str(Quarter.current()), "value": 1307424,
+                          "agency": world.report.agency_id}, j
+        case "/api/v1/reports/indicators/import/":
+            rows = f"indicator,period,value\nphone_subscribers,{Quarter.current()},1307424\n".encode()
+            return path, {"file": SimpleUploadedFile("chi-tieu.csv", rows, "text/csv"),
+                          "agency": world.report.agency_id}, "multipart"
         case _ if "{" not in path:
             return path, None, j
     raise AssertionError(f"no request for {method} {path} {obj}")

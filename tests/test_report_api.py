@@ -6,6 +6,8 @@ import io
 
 import pytest
 from docx import Document
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from reports.models import IndicatorValue
 
@@ -16,15 +18,23 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/reports/documents/"
 
 
+def as_user(user) -> APIClient:
+    """A client of its own per user (the `api` fixture's client is one, shared)."""
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
 def problem(response, status: int) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/problem+json")
     return response.json()
 
 
-def test_open_read_write_and_issue_through_the_api(api):
+def test_open_read_write_and_issue_through_the_api():
     world = report_world()
-    office = api.as_user(world.office)
+    office = as_user(world.office)
     response = office.post(BASE, {"period": "2026-Q2", "agency": world.agency.pk}, format="json")
     assert response.status_code == 201, response.content
     again = office.post(BASE, {"period": "2026-Q2", "agency": world.agency.pk}, format="json")
@@ -37,7 +47,7 @@ def test_open_read_write_and_issue_through_the_api(api):
     assert [a["action"] for a in detail["actions"]] == ["open_contributions"]
     assert office.post(f"{BASE}{pk}/transitions/", {"action": "open_contributions"}, format="json").status_code == 200
 
-    writer = api.as_user(world.writers["cntt"])
+    writer = as_user(world.writers["cntt"])
     saved = writer.put(f"{BASE}{pk}/sections/I.1/", {"text": "Văn bản mới.", "version": 1}, format="json")
     assert saved.status_code == 200 and saved.json()["version"] == 2
     stale = writer.put(f"{BASE}{pk}/sections/I.1/", {"text": "Ghi đè?", "version": 1}, format="json")
@@ -47,9 +57,11 @@ def test_open_read_write_and_issue_through_the_api(api):
     assert problem(foreign, 403)["code"] == "permission"
     submitted = writer.post(f"{BASE}{pk}/sections/I.1/submit/", {"version": 2}, format="json")
     assert submitted.status_code == 200
+    not_office = writer.post(f"{BASE}{pk}/transitions/", {"action": "submit_for_review"}, format="json")
+    assert problem(not_office, 403)["code"] == "permission"  # and learns nothing of what is owed
     early = office.post(f"{BASE}{pk}/transitions/", {"action": "submit_for_review"}, format="json")
     assert problem(early, 409)["owed"] == ["I.2", "I.3", "I.4", "III"]
-    head_writes = api.as_user(world.head).put(f"{BASE}{pk}/sections/I.2/", {"text": "x", "version": 1},
+    head_writes = as_user(world.head).put(f"{BASE}{pk}/sections/I.2/", {"text": "x", "version": 1},
                                               format="json")
     assert problem(head_writes, 403)["code"] == "permission"
 
@@ -59,33 +71,33 @@ def test_open_read_write_and_issue_through_the_api(api):
     assert problem(office.get(f"{BASE}{pk}/file.odt"), 400)["code"] == "validation"
 
 
-def test_an_issued_report_from_the_api_prints_its_frozen_bytes(api):
+def test_an_issued_report_from_the_api_prints_its_frozen_bytes():
     world = report_world()
     walk_to_issued(world)
-    office = api.as_user(world.office)
+    office = as_user(world.office)
     first = office.get(f"{BASE}{world.report.pk}/file.docx").content
     assert office.get(f"{BASE}{world.report.pk}/file.docx").content == first
     detail = office.get(f"{BASE}{world.report.pk}/").json()
     assert (detail["state"], detail["number"], detail["owed"]) == ("report_issued", "01/BC-SVHTTDL", [])
 
 
-def test_who_may_read_and_the_engine_door(api):
+def test_who_may_read_and_the_engine_door():
     world = report_world()
     nobody = UserFactory(roles=[], agencies=[world.agency])
-    assert api.as_user(nobody).get(BASE).status_code == 403
+    assert as_user(nobody).get(BASE).status_code == 403
     stranger = UserFactory(roles=["licensing_officer"], agencies=["thai-binh-skhcn"])
-    assert problem(api.as_user(stranger).get(f"{BASE}{world.report.pk}/"), 404)["code"] == "not_found"
+    assert problem(as_user(stranger).get(f"{BASE}{world.report.pk}/"), 404)["code"] == "not_found"
     # The engine's own transition endpoint refuses report actions.
-    engine = api.as_user(world.office).post(f"/api/v1/cases/{world.report.case_id}/transitions/",
+    engine = as_user(world.office).post(f"/api/v1/cases/{world.report.case_id}/transitions/",
                                             {"action": "open_contributions", "version": 1}, format="json")
     assert problem(engine, 403)["code"] == "permission"
     world.report.case.refresh_from_db()
     assert (world.report.case.state, world.report.case.version) == ("report_draft", 1)
 
 
-def test_indicator_values_and_import_through_the_api(api):
+def test_indicator_values_and_import_through_the_api():
     world = report_world()
-    writer = api.as_user(world.writers["bcvt"])
+    writer = as_user(world.writers["bcvt"])
     entered = writer.post("/api/v1/reports/indicators/values/",
                           {"indicator": "phone_subscribers", "period": "2026-Q3", "value": 1307424,
                            "agency": world.agency.pk}, format="json")
@@ -105,9 +117,9 @@ def test_indicator_values_and_import_through_the_api(api):
     assert IndicatorValue.objects.count() == 1
 
 
-def test_recipients_and_the_inspections_draft_through_the_api(api):
+def test_recipients_and_the_inspections_draft_through_the_api():
     world = report_world()
-    office = api.as_user(world.office)
+    office = as_user(world.office)
     pk = world.report.pk
     lines = ["- Bộ TT&TT;", "- Văn phòng Tỉnh ủy;", "- Lưu: VT."]
     saved = office.put(f"{BASE}{pk}/recipients/", {"recipients": lines, "version": world.report.version},
@@ -116,11 +128,32 @@ def test_recipients_and_the_inspections_draft_through_the_api(api):
     stale = office.put(f"{BASE}{pk}/recipients/", {"recipients": ["- Khác;"], "version": world.report.version},
                        format="json")
     assert problem(stale, 409)["code"] == "stale_version"
-    writer = api.as_user(world.writers["thanhtra"])
+    writer = as_user(world.writers["thanhtra"])
     office.post(f"{BASE}{pk}/transitions/", {"action": "open_contributions"}, format="json")
     writer.put(f"{BASE}{pk}/sections/I.4/", {"text": "Bản tự viết.", "version": 1}, format="json")
     redrafted = writer.post(f"{BASE}{pk}/sections/I.4/redraft/", {"version": 2}, format="json")
     assert redrafted.status_code == 200, redrafted.content
     assert redrafted.json()["version"] == 3 and redrafted.json()["text"] != "Bản tự viết."
-    assert problem(api.as_user(world.writers["cntt"]).post(f"{BASE}{pk}/sections/I.4/redraft/", {"version": 3},
+    assert problem(as_user(world.writers["cntt"]).post(f"{BASE}{pk}/sections/I.4/redraft/", {"version": 3},
                                                            format="json"), 403)["code"] == "permission"
+
+
+def test_hostile_input_is_a_problem_never_a_server_error():
+    world = report_world()
+    office = as_user(world.office)
+    writer = as_user(world.writers["cntt"])
+    pk = world.report.pk
+    office.post(f"{BASE}{pk}/transitions/", {"action": "open_contributions"}, format="json")
+    assert office.get(f"{BASE}99999999999999999999/").status_code == 404
+    saved = writer.put(f"{BASE}{pk}/sections/I.1/", {"text": "Dòng\x00một\x07.", "version": 1}, format="json")
+    assert saved.status_code in (200, 400), saved.content
+    assert "\x00" not in world.report.sections.get(code="I.1").text
+    assert office.post(BASE, {"period": "0000-Q1", "agency": world.agency.pk}, format="json").status_code == 400
+    assert office.post(BASE, {"period": "2026-Q3", "agency": 99999999999999999999},
+                       format="json").status_code == 400
+    unknown = writer.post("/api/v1/reports/indicators/values/", {"indicator": "nope", "period": "2026-Q3",
+                                                                 "value": 1, "agency": world.agency.pk}, format="json")
+    assert problem(unknown, 400)["code"] == "validation"
+    recipients = office.put(f"{BASE}{pk}/recipients/", {"recipients": ["- Bộ\x00;"], "version": world.report.version},
+                            format="json")
+    assert recipients.status_code in (200, 400), recipients.content

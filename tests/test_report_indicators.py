@@ -99,8 +99,8 @@ def test_a_csv_with_bad_rows_imports_nothing_and_names_each_bad_row():
                                                         (6, "indicator")}
     assert IndicatorValue.objects.count() == 0  # the good row was not written either
 
-    # A division member importing another division's indicator: refused too.
-    with pytest.raises(ValidationFailed) as foreign:
+    # A division member importing another division's indicator: refused (403), nothing written.
+    with pytest.raises(NotAllowed) as foreign:
         indicators_import(actor=world.writers["cntt"], agency=world.agency, name="x.csv",
                           data=b"indicator,period,value\nphone_subscribers,2026-Q3,1307424\n")
     assert foreign.value.extra["rows"][0]["row"] == 2

@@ -6,6 +6,7 @@ problems (cases/api/problems.py)."""
 
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -24,7 +25,7 @@ from .. import report_services as rs
 from ..indicator_import import indicators_import
 from ..indicators import indicator_get, value_set
 from ..periods import Period
-from ..report_selectors import report_file, report_summary, reports_visible
+from ..report_selectors import DOCX_TYPE, report_file, report_summary, reports_visible
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
@@ -50,7 +51,8 @@ def _agency(request, value=None) -> Agency:
         except (TypeError, ValueError):
             pk = None
         if pk not in mine:
-            raise NotFound(_("Agency not found among yours."))
+            message = _("Agency not found among yours.")
+            raise ValidationFailed(message, extra={"errors": {"agency": [message]}})
         return Agency.objects.get(pk=pk)
     today_agencies = [a for a in Agency.objects.filter(pk__in=mine) if a.valid_to is None]
     if len(today_agencies) != 1:
@@ -95,6 +97,19 @@ def report_data(report, user) -> dict:
     }
 
 
+class ReportBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    period = serializers.CharField()
+    agency = serializers.IntegerField()
+    state = serializers.CharField()
+    number = serializers.CharField(allow_null=True)
+
+
+class ImportSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    agency = serializers.IntegerField(required=False)
+
+
 class ReportCreateSerializer(serializers.Serializer):
     period = serializers.CharField(max_length=10)
     agency = serializers.IntegerField(required=False)
@@ -109,7 +124,7 @@ class VersionSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
 
 
-class TransitionSerializer(serializers.Serializer):
+class ReportTransitionSerializer(serializers.Serializer):
     action = serializers.CharField(max_length=40)
     version = serializers.IntegerField(min_value=1, required=False)
     note = serializers.CharField(allow_blank=True, required=False, max_length=2000)
@@ -136,13 +151,13 @@ class ReportListView(APIView):
 
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="v1_reports_documents_list", responses={200: ReportBriefSerializer(many=True)})
     def get(self, request):
         reports = reports_visible(user=request.user).order_by("-period", "agency_id")[:200]
         return Response([{"id": x.pk, "period": x.period, "agency": x.agency_id, "state": x.case.state,
                           "number": x.number_text or None} for x in reports])
 
-    @extend_schema(request=ReportCreateSerializer, responses={201: dict, 200: dict})
+    @extend_schema(request=ReportCreateSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request):
         data = _valid(ReportCreateSerializer, request.data)
         report, created = rs.report_create(actor=request.user, agency=_agency(request, data.get("agency")),
@@ -153,7 +168,7 @@ class ReportListView(APIView):
 class ReportDetailView(APIView):
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         return Response(report_data(_report(request, pk), request.user))
 
@@ -163,7 +178,7 @@ class SectionView(APIView):
 
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
-    @extend_schema(request=SectionSerializer, responses={200: dict})
+    @extend_schema(request=SectionSerializer, responses={200: OpenApiTypes.OBJECT})
     def put(self, request, pk: int, code: str):
         report = _report(request, pk)
         data = _valid(SectionSerializer, request.data)
@@ -176,7 +191,7 @@ class SectionView(APIView):
 class SectionSubmitView(APIView):
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
-    @extend_schema(request=VersionSerializer, responses={200: dict})
+    @extend_schema(request=VersionSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk: int, code: str):
         report = _report(request, pk)
         data = _valid(VersionSerializer, request.data)
@@ -194,7 +209,7 @@ class RecipientsView(APIView):
 
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
-    @extend_schema(request=RecipientsSerializer, responses={200: dict})
+    @extend_schema(request=RecipientsSerializer, responses={200: OpenApiTypes.OBJECT})
     def put(self, request, pk: int):
         report = _report(request, pk)
         data = _valid(RecipientsSerializer, request.data)
@@ -208,7 +223,7 @@ class RedraftView(APIView):
 
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
-    @extend_schema(request=VersionSerializer, responses={200: dict})
+    @extend_schema(request=VersionSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
         report = _report(request, pk)
         data = _valid(VersionSerializer, request.data)
@@ -223,10 +238,10 @@ class ReportTransitionView(APIView):
 
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
-    @extend_schema(request=TransitionSerializer, responses={200: dict})
+    @extend_schema(request=ReportTransitionSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
         report = _report(request, pk)
-        data = _valid(TransitionSerializer, request.data)
+        data = _valid(ReportTransitionSerializer, request.data)
         report = rs.report_transition(actor=request.user, report_id=report.pk, action=data["action"],
                                       version=data.get("version"), note=data.get("note", ""))
         return Response(report_data(report, request.user))
@@ -237,6 +252,7 @@ class ReportFileView(APIView):
 
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
+    @extend_schema(responses={(200, DOCX_TYPE): OpenApiTypes.BINARY, (200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request, pk: int, fmt: str):
         report = _report(request, pk)
         if fmt not in ("docx", "pdf"):
@@ -253,10 +269,14 @@ class IndicatorValueView(APIView):
 
     permission_classes = [IsAuthenticated, HasDepartmentRole]
 
-    @extend_schema(request=ValueSerializer, responses={200: dict})
+    @extend_schema(request=ValueSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
         data = _valid(ValueSerializer, request.data)
-        row = value_set(actor=request.user, indicator=indicator_get(data["indicator"]),
+        try:
+            indicator = indicator_get(data["indicator"])
+        except NotFound as unknown:
+            raise ValidationFailed(unknown.detail, extra={"errors": {"indicator": [unknown.detail]}}) from None
+        row = value_set(actor=request.user, indicator=indicator,
                         agency=_agency(request, data.get("agency")), period=_period(data["period"]),
                         value=data["value"], version=data.get("version"))
         return Response({"indicator": row.indicator.code, "period": row.period, "value": row.value,
@@ -270,6 +290,7 @@ class IndicatorImportView(APIView):
     permission_classes = [IsAuthenticated, HasDepartmentRole]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
+    @extend_schema(request={"multipart/form-data": ImportSerializer}, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:

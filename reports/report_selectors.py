@@ -22,6 +22,16 @@ def reports_visible(*, user) -> QuerySet[Report]:
     return qs.filter(agency__report_divisions__members=user).distinct()
 
 
+def actions_for(user, report: Report) -> list[dict]:
+    """The workflow actions the user's roles may take on the report in its state (the services check the rest)."""
+    from cases.workflow import WORKFLOWS
+
+    roles = r.user_roles(user)
+    state = report.case.state
+    return [{"action": t.action, "label": str(t.label), "requires_note": t.requires_note}
+            for t in WORKFLOWS["report"].values() if state in t.sources and t.roles & roles]
+
+
 def report_file(report: Report, fmt: str) -> tuple[bytes, str, str]:
     """(bytes, content type, file name) of the report as DOCX or PDF."""
     data = report_docx(report_printed(report))

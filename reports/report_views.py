@@ -18,10 +18,9 @@ from cases import roles as r
 from cases.errors import DomainError, StaleVersion
 
 from . import report_services as rs
-from .api.documents import actions_for
 from .periods import Period
 from .report_content import report_printed
-from .report_selectors import report_file, report_summary, reports_visible
+from .report_selectors import actions_for, report_file, report_summary, reports_visible
 
 
 def _role_required(request) -> None:

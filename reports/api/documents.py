@@ -16,16 +16,14 @@ from rest_framework.views import APIView
 
 from agencies.models import Agency
 from agencies.selectors import agency_ids_member
-from cases import roles as r
 from cases.api.permissions import HasDepartmentRole
 from cases.errors import NotFound, ValidationFailed
-from cases.workflow import WORKFLOWS
 
 from .. import report_services as rs
 from ..indicator_import import indicators_import
 from ..indicators import indicator_get, value_set
 from ..periods import Period
-from ..report_selectors import DOCX_TYPE, report_file, report_summary, reports_visible
+from ..report_selectors import DOCX_TYPE, actions_for, report_file, report_summary, reports_visible
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
@@ -66,13 +64,6 @@ def _report(request, pk: int):
     if report is None:
         raise NotFound(_("Report not found."))
     return report
-
-
-def actions_for(user, report) -> list[dict]:
-    roles = r.user_roles(user)
-    state = report.case.state
-    return [{"action": t.action, "label": str(t.label), "requires_note": t.requires_note}
-            for t in WORKFLOWS["report"].values() if state in t.sources and t.roles & roles]
 
 
 def report_data(report, user) -> dict:

@@ -185,6 +185,9 @@ def real_path_parameters(world: World, legacy: int | None = None) -> dict[str, l
         "/api/v1/licensing/permits/{id}/": [{"id": world.permit.pk}],
         "/api/v1/licensing/print-facilities/{id}/": [{"id": world.print_facility.pk}],
         "/api/v1/reports/exports/{id}/": [{"id": world.export_reporter.pk}, {"id": world.export_head.pk}],
+        "/api/v1/reports/documents/{id}/": [{"id": world.report.pk}],
+        "/api/v1/reports/documents/{id}/sections/{code}/": [{"id": world.report.pk, "code": code}
+                                                            for code in ("I.3", "I.4")],
     }
     return ids
 

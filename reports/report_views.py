@@ -18,9 +18,12 @@ from cases import roles as r
 from cases.errors import DomainError, StaleVersion
 
 from . import report_services as rs
+from .indicator_import import indicators_import
 from .periods import Period
 from .report_content import report_printed
 from .report_selectors import actions_for, report_file, report_summary, reports_visible
+
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
 def _role_required(request) -> None:
@@ -73,7 +76,13 @@ def _context(request, report, *, drafts: dict | None = None, error: str = "") ->
     summary = report_summary(report)
     sections = [{"section": s, "may_edit": rs.may_edit_section(request.user, s) and report.case.state in rs.WRITING,
                  "draft": (drafts or {}).get(s.code)} for s in summary["sections"]]
-    return {"report": report, "state_label": report.case.get_state_display(), "sections": sections,
+    roles = r.user_roles(request.user)
+    open_ = report.case.state in rs.BEFORE_ISSUE
+    may_import = open_ and (bool(roles & {r.DEPARTMENT_HEAD, r.ADMINISTRATOR})
+                            or report.agency.report_divisions.filter(members=request.user).exists())
+    return {"may_recipients": open_ and bool(roles & rs.OFFICE), "may_import": may_import,
+            "recipients_text": "\n".join(report.recipients),
+            "report": report, "state_label": report.case.get_state_display(), "sections": sections,
             "owed": summary["owed"], "missing": summary["indicators_missing"],
             "actions": actions_for(request.user, report), "content": report_printed(report), "error": error}
 
@@ -127,6 +136,45 @@ def report_action(request, pk: int):
         return render(request, "reports/document.html", _context(request, report, error=str(refused.detail)),
                       status=refused.status)
     messages.success(request, _("Done."))
+    return redirect("reports:document", pk=report.pk)
+
+
+@login_required
+@require_POST
+def recipients_save(request, pk: int):
+    _role_required(request)
+    report = _report(request, pk)
+    lines = request.POST.get("recipients", "").splitlines()
+    try:
+        rs.recipients_set(actor=request.user, report_id=report.pk, lines=lines,
+                          version=_int(request.POST.get("version")) or 0)
+    except DomainError as refused:
+        report = _report(request, pk)
+        return render(request, "reports/document.html", _context(request, report, error=str(refused.detail)),
+                      status=refused.status)
+    messages.success(request, _("Recipients saved."))
+    return redirect("reports:document", pk=report.pk)
+
+
+@login_required
+@require_POST
+def indicators_upload(request, pk: int):
+    """Indicator values of the report's agency from a CSV or XLSX file: every row or none; the page lists the bad
+    rows."""
+    _role_required(request)
+    report = _report(request, pk)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None or upload.size > IMPORT_MAX_BYTES:
+            raise DomainError(_("Choose a CSV or XLSX file (at most 5 MB)."))
+        result = indicators_import(actor=request.user, agency=report.agency, name=upload.name or "",
+                                   data=upload.read(IMPORT_MAX_BYTES + 1))
+    except DomainError as refused:
+        report = _report(request, pk)
+        context = _context(request, report, error=str(refused.detail))
+        context["import_rows"] = refused.extra.get("rows", [])
+        return render(request, "reports/document.html", context, status=refused.status)
+    messages.success(request, _("%(count)s indicator values imported.") % {"count": result["imported"]})
     return redirect("reports:document", pk=report.pk)
 
 

@@ -67,3 +67,31 @@ def test_the_quarterly_page_shows_the_quarters_periodic_report_and_who_owes_what
     html = client.get(f"/reports/quarterly/?quarter=2026-Q3&agency={world.agency.pk}").content.decode()
     assert 'id="periodic-report" data-state="report_draft"' in html
     assert f'href="/reports/documents/{world.report.pk}/"' in html and "Thanh tra Sở" in html
+
+
+def test_the_office_sets_the_recipients_and_a_division_imports_its_values_on_the_page(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reports.models import IndicatorValue
+
+    world = report_world()
+    client.force_login(world.office)
+    page = client.get(f"/reports/documents/{world.report.pk}/").content.decode()
+    assert 'id="recipients-form"' in page
+    saved = client.post(f"/reports/documents/{world.report.pk}/recipients/",
+                        {"recipients": "- Bộ TT&TT;\n\n- Lưu: VT.", "version": world.report.version})
+    assert saved.status_code == 302
+    world.report.refresh_from_db()
+    assert world.report.recipients == ["- Bộ TT&TT;", "- Lưu: VT."]
+
+    client.force_login(world.writers["bcvt"])
+    assert 'id="recipients-form"' not in client.get(f"/reports/documents/{world.report.pk}/").content.decode()
+    bad = SimpleUploadedFile("chi-tieu.csv", b"indicator,period,value\nphone_subscribers,2026-Q3,1.307.424\n"
+                                             b"fixed_internet_subscribers,2026-Q3,hai\n", "text/csv")
+    refused = client.post(f"/reports/documents/{world.report.pk}/indicators/", {"file": bad})
+    assert refused.status_code == 400 and 'data-row="3"' in refused.content.decode()
+    assert IndicatorValue.objects.count() == 0
+    good = SimpleUploadedFile("chi-tieu.csv", b"indicator,period,value\nphone_subscribers,2026-Q3,1.307.424\n",
+                              "text/csv")
+    assert client.post(f"/reports/documents/{world.report.pk}/indicators/", {"file": good}).status_code == 302
+    assert IndicatorValue.objects.get().value == 1307424

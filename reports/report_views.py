@@ -81,6 +81,7 @@ def _context(request, report, *, drafts: dict | None = None, error: str = "") ->
     may_import = open_ and (bool(roles & {r.DEPARTMENT_HEAD, r.ADMINISTRATOR})
                             or report.agency.report_divisions.filter(members=request.user).exists())
     return {"may_recipients": open_ and bool(roles & rs.OFFICE), "may_import": may_import,
+            "indicator_rows": _indicator_rows(request.user, report) if may_import else [],
             "recipients_text": "\n".join(report.recipients),
             "report": report, "state_label": report.case.get_state_display(), "sections": sections,
             "owed": summary["owed"], "missing": summary["indicators_missing"],
@@ -136,6 +137,38 @@ def report_action(request, pk: int):
         return render(request, "reports/document.html", _context(request, report, error=str(refused.detail)),
                       status=refused.status)
     messages.success(request, _("Done."))
+    return redirect("reports:document", pk=report.pk)
+
+
+def _indicator_rows(user, report) -> list[dict]:
+    """The indicators this user enters for the report's agency and period, with their stored value and version."""
+    from .indicators import may_enter
+    from .models import Indicator, IndicatorValue
+
+    stored = {v.indicator_id: v for v in IndicatorValue.objects.filter(agency=report.agency, period=report.period)}
+    return [{"indicator": indicator, "value": stored.get(indicator.pk)}
+            for indicator in Indicator.objects.filter(active=True).order_by("order", "code")
+            if may_enter(user, indicator, report.agency)]
+
+
+@login_required
+@require_POST
+def indicator_save(request, pk: int):
+    """One indicator value of the report's period, entered by its division (the version read: a stale one is
+    refused)."""
+    from .indicators import indicator_get, value_set
+
+    _role_required(request)
+    report = _report(request, pk)
+    try:
+        value_set(actor=request.user, indicator=indicator_get(request.POST.get("indicator", "")),
+                  agency=report.agency, period=Period.parse(report.period), value=request.POST.get("value", ""),
+                  version=_int(request.POST.get("version")))
+    except DomainError as refused:
+        report = _report(request, pk)
+        return render(request, "reports/document.html", _context(request, report, error=str(refused.detail)),
+                      status=refused.status)
+    messages.success(request, _("Value saved."))
     return redirect("reports:document", pk=report.pk)
 
 

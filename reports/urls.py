@@ -12,5 +12,6 @@ urlpatterns = [
     path("documents/<int:pk>/action/", report_views.report_action, name="document-action"),
     path("documents/<int:pk>/recipients/", report_views.recipients_save, name="document-recipients"),
     path("documents/<int:pk>/indicators/", report_views.indicators_upload, name="document-indicators"),
+    path("documents/<int:pk>/indicator/", report_views.indicator_save, name="document-indicator"),
     path("documents/<int:pk>/file.<str:fmt>", report_views.report_download, name="document-file"),
 ]

@@ -95,3 +95,18 @@ def test_the_office_sets_the_recipients_and_a_division_imports_its_values_on_the
                               "text/csv")
     assert client.post(f"/reports/documents/{world.report.pk}/indicators/", {"file": good}).status_code == 302
     assert IndicatorValue.objects.get().value == 1307424
+
+
+def test_a_division_enters_its_own_indicators_on_the_page_and_a_stale_value_is_refused(client):
+    from reports.models import IndicatorValue
+
+    world = report_world()
+    client.force_login(world.writers["bcvt"])
+    page = client.get(f"/reports/documents/{world.report.pk}/").content.decode()
+    assert 'data-indicator="phone_subscribers"' in page and 'data-indicator="documents_sent"' not in page
+    url = f"/reports/documents/{world.report.pk}/indicator/"
+    assert client.post(url, {"indicator": "phone_subscribers", "value": "1.307.424", "version": 0}).status_code == 302
+    assert client.post(url, {"indicator": "phone_subscribers", "value": "5", "version": 0}).status_code == 409
+    assert client.post(url, {"indicator": "documents_sent", "value": "5", "version": 0}).status_code == 403
+    assert client.post(url, {"indicator": "phone_subscribers", "value": "năm", "version": 1}).status_code == 400
+    assert IndicatorValue.objects.get().value == 1307424

@@ -5,6 +5,7 @@ then shows the number and the preview prints it. Nothing sticks out sideways."""
 
 import pytest
 
+from .support_browser import SCREENS
 from .support_reports import TEXTS, report_world
 from .test_pages_browser_officer_and_head import sign_in
 
@@ -50,6 +51,8 @@ def test_a_report_goes_from_draft_to_issued_in_the_browser(viewport, live_server
         page.wait_for_load_state()
         assert page.locator(f'#owed li[data-section="{code}"]').count() == 0  # handed in
         no_overflow(page)
+        if code == "I.2":
+            page.screenshot(path=str(SCREENS / f"report-division-{viewport['width']}.png"), full_page=True)
         page.context.close()
 
     office = sign_in(browser, live_server, world.office, viewport=viewport)
@@ -75,6 +78,7 @@ def test_a_report_goes_from_draft_to_issued_in_the_browser(viewport, live_server
     assert "Số: 01/BC-SVHTTDL" in preview and "Theo dõi thông tin báo chí trong quý." in preview
     assert office.locator("section.section-edit").count() == 0  # an issued report is not written any more
     no_overflow(office)
+    office.screenshot(path=str(SCREENS / f"report-issued-{viewport['width']}.png"), full_page=True)
     with office.expect_download() as download:
         office.locator("#download-docx").click()
     assert download.value.suggested_filename == "bao-cao-2026-Q3.docx"

@@ -9,7 +9,8 @@
 3. If signing fails (no key, token absent, wrong PIN, TSA down, LibreOffice failing), the document stays issued as
    DOCX and unsigned: the case's timeline says so once per distinct error, and the outbox tries again. Signing is
    idempotent: a second run finds the record complete and does nothing, so nothing is signed or counted twice.
-4. A revoked permit shows as revoked on its verification page (permit_revoke_record).
+4. A revoked permit shows as revoked on its verification page (permit_revoke_record); a re-issued one as
+   replaced, leading to its replacement (permit_replace_earlier).
 """
 
 import logging
@@ -20,7 +21,7 @@ from django.utils import timezone
 from cases.models import CaseEvent
 from documents.codes import code_format
 from documents.qr import verification_url
-from documents.services import verifiable_complete, verifiable_reserve, verifiable_revoke
+from documents.services import verifiable_complete, verifiable_replace, verifiable_reserve, verifiable_revoke
 
 from .documents import KINDS
 from .models import IssuedDocument
@@ -95,3 +96,9 @@ def verification_revoke(document: IssuedDocument, *, note: str) -> None:
     """The verification page of a revoked permit says so, with the note that revoked it."""
     if document.verifiable_id:
         verifiable_revoke(document=document.verifiable, note=note or "Thu hồi", on=timezone.localdate())
+
+
+def verification_replace(document: IssuedDocument, *, by: IssuedDocument, note: str) -> None:
+    """The verification page of a re-issued licence says "replaced" and, once the new one is signed, leads to it."""
+    if document.verifiable_id and by.verifiable_id:
+        verifiable_replace(old=document.verifiable, new=by.verifiable, note=note, on=timezone.localdate())

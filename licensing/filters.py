@@ -1,4 +1,5 @@
 import django_filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from agencies.selectors import agency_ids_visible
@@ -26,11 +27,16 @@ class PermitFilter(django_filters.FilterSet):
     issued_after = DayOrMomentFilter(field_name="issued_at", lookup_expr="gte")
     issued_before = DayOrMomentFilter(field_name="issued_at", lookup_expr="lt")
     revoked = django_filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull", exclude=True)
+    in_force = django_filters.BooleanFilter(method="filter_in_force", label=_("In force"))
     q = django_filters.CharFilter(method="filter_text", label=_("Text search"))
 
     class Meta:
         model = Permit
         fields = ["procedure", "holder", "result_unit"]
+
+    def filter_in_force(self, queryset, name, value):
+        in_force = Q(revoked_at__isnull=True, replaced_by__isnull=True)
+        return queryset.filter(in_force) if value else queryset.exclude(in_force)
 
     def filter_text(self, queryset, name, value):
         value = value.strip()

@@ -138,6 +138,12 @@ class IssuedDocument(models.Model):
         return self.number_text or f"{self.get_kind_display()} {self.case_id}"
 
 
+class PermitQuerySet(models.QuerySet):
+    def in_force(self):
+        """Neither revoked nor replaced by a re-issue."""
+        return self.filter(revoked_at__isnull=True, replaced_by__isnull=True)
+
+
 class Permit(models.Model):
     """The registry of issued results (licences and written approvals) and their revocation."""
 
@@ -155,6 +161,13 @@ class Permit(models.Model):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoke_reasons = models.TextField(_("reasons for revocation"), blank=True)
+    # A re-issue: a later licence for the same print facility under the same procedure takes this one's place
+    # (services.permit_replace_earlier). A replaced permit is no longer in force; it is never revoked afterwards.
+    replaced_by = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="replaces", verbose_name=_("replaced by"))
+    replaced_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+
+    objects = PermitQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issued_at", "-id"]

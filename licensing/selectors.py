@@ -110,4 +110,4 @@ def approvals_pending_count(*, user) -> int:
 def permits_visible(*, user) -> QuerySet:
     visible = licensing_cases_visible(user=user)
     return Permit.objects.filter(case__in=visible.values("pk")).select_related(
-        "holder", "document__verifiable", "case__case_type")
+        "holder", "document__verifiable", "case__case_type", "replaced_by")

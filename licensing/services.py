@@ -409,11 +409,12 @@ def result_issue(*, case_id: int) -> IssuedDocument | None:
         facility = None
         if spec.holder_field == "facility" and dossier.fields:
             facility = _print_facility_for(dossier, agency=case.agency)
-        Permit.objects.create(
+        permit = Permit.objects.create(
             case=case, document=document, number_text=number_text, procedure=case.case_type.code,
             result_unit=series, holder=dossier.organisation, print_facility=facility, title=case.summary,
             issued_at=moment,
         )
+        permit_replace_earlier(permit)
         case.result_number = number_text
         transition_apply_system(case, "issue")
         notification_queue(case, key="decision")
@@ -514,8 +515,44 @@ def apology_letter_issue(*, case_id: int, event_id: int) -> IssuedDocument | Non
         return _document_store(case, kind=IssuedDocument.Kind.APOLOGY, content=content, event_id=event_id)
 
 
+def permit_replace_earlier(permit: Permit) -> list[Permit]:
+    """A re-issue: a licence for a print facility takes the place of the facility's earlier licences of the same
+    procedure still in force (Nghị định 60/2014/NĐ-CP on printing: one licence per facility; a licence issued again,
+    "cấp lại", after a change or a loss, replaces the old one). The earlier permits leave the registry's "in force",
+    their verification pages say "replaced" and lead to the new one, and their cases' timelines say so. Runs in the
+    issuing transaction; a procedure without a facility (a press conference, a bulletin) replaces nothing."""
+    if permit.print_facility_id is None:
+        return []
+    earlier = list(Permit.objects.select_for_update(of=("self",)).in_force()
+                   .filter(print_facility_id=permit.print_facility_id, procedure=permit.procedure,
+                           issued_at__lte=permit.issued_at)
+                   .exclude(pk=permit.pk).select_related("document__verifiable"))
+    if not earlier:
+        return []
+    note = f"Được thay thế bởi {permit.number_text} ngày {timezone.localtime(permit.issued_at):%d/%m/%Y}"
+    Permit.objects.filter(pk__in=[p.pk for p in earlier]).update(replaced_by=permit, replaced_at=permit.issued_at)
+    new_record = permit.document.verifiable
+    for old in earlier:
+        if old.document.verifiable_id and new_record is not None:
+            electronic.verification_replace(old.document, by=permit.document, note=note)
+        CaseEvent.objects.create(case_id=old.case_id, kind=CaseEvent.Kind.DOCUMENT, action="replaced",
+                                 after={"permit": old.number_text, "replaced_by": permit.number_text,
+                                        "case": permit.case_id})
+    return earlier
+
+
+@hooks.guard("licensing", "revoke")
+def _revoke_the_permit_in_force(case: Case, transition, *, actor, note, **params) -> None:
+    """A replaced licence is no longer in force: what is revoked is the licence that replaced it."""
+    replaced = Permit.objects.filter(case=case, replaced_by__isnull=False).select_related("replaced_by").first()
+    if replaced is not None:
+        raise Conflict(_("This licence was replaced by %(number)s: revoke that one instead.")
+                       % {"number": replaced.replaced_by.number_text},
+                       extra={"replaced_by_case": replaced.replaced_by.case_id})
+
+
 def permit_revoke_record(case: Case, *, note: str) -> None:
-    permits = list(Permit.objects.filter(case=case, revoked_at__isnull=True).select_related("document"))
+    permits = list(Permit.objects.filter(case=case).in_force().select_related("document"))
     Permit.objects.filter(pk__in=[p.pk for p in permits]).update(revoked_at=timezone.now(), revoke_reasons=note)
     for permit in permits:
         electronic.verification_revoke(permit.document, note=note)

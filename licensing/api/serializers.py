@@ -115,15 +115,22 @@ class PermitSerializer(serializers.ModelSerializer):
     procedure_name = serializers.CharField(source="case.case_type.name_vi", read_only=True)
     agency = AgencyField(source="case.agency", read_only=True, help_text=_("The agency holding the case."))
     revoked = serializers.SerializerMethodField()
+    in_force = serializers.SerializerMethodField(help_text=_("Neither revoked nor replaced by a re-issue."))
+    replaced_by = serializers.CharField(source="replaced_by.number_text", default=None, read_only=True, allow_null=True,
+                                        help_text=_("The number of the licence that replaced this one."))
 
     class Meta:
         model = Permit
         fields = ["id", "agency", "number_text", "procedure", "procedure_name", "result_unit", "title", "holder",
-                  "print_facility", "issued_at", "valid_until", "revoked", "revoked_at", "revoke_reasons", "case",
+                  "print_facility", "issued_at", "valid_until", "in_force", "revoked", "revoked_at", "revoke_reasons",
+                  "replaced_by", "replaced_at", "case",
                   "case_reference", "document"]
 
     def get_revoked(self, permit) -> bool:
         return permit.revoked_at is not None
+
+    def get_in_force(self, permit) -> bool:
+        return permit.revoked_at is None and permit.replaced_by_id is None
 
 
 class ProcedureSerializer(serializers.Serializer):

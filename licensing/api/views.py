@@ -135,7 +135,7 @@ class PermitViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return Permit.objects.filter(case__agency_id__in=agency_ids_visible(self.request.user)).select_related(
-            "holder", "document__verifiable", "case__case_type")
+            "holder", "document__verifiable", "case__case_type", "replaced_by")
 
 
 class DocumentViewSet(viewsets.GenericViewSet):

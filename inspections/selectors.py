@@ -125,14 +125,16 @@ def items_disputed(target: Target) -> list[int]:
     return [item_id for item_id, entry in item_findings(target).items() if entry.disputed]
 
 
-# The same rule in SQL, per target (for lists): the current findings, then one row per item.
+# The same rule in SQL, per target (for lists): the current findings, then one row per item. Plain SQL that
+# PostgreSQL and the embedded mode's SQLite both run (no FILTER, bool_or or casts); a finding's id is a UUID, whose
+# order is the same as its text's on both.
 _CURRENT_ITEMS_SQL = """
     SELECT cur.item_id,
-           CASE WHEN bool_or(cur.review_state = 'accepted')
-                THEN count(DISTINCT cur.result) FILTER (WHERE cur.review_state = 'accepted')
+           CASE WHEN max(CASE WHEN cur.review_state = 'accepted' THEN 1 ELSE 0 END) = 1
+                THEN count(DISTINCT CASE WHEN cur.review_state = 'accepted' THEN cur.result END)
                 ELSE count(DISTINCT cur.result) END AS results,
-           CASE WHEN bool_or(cur.review_state = 'accepted')
-                THEN min(cur.result) FILTER (WHERE cur.review_state = 'accepted')
+           CASE WHEN max(CASE WHEN cur.review_state = 'accepted' THEN 1 ELSE 0 END) = 1
+                THEN min(CASE WHEN cur.review_state = 'accepted' THEN cur.result END)
                 ELSE min(cur.result) END AS answer
       FROM inspections_finding cur
      WHERE cur.target_id = inspections_target.id
@@ -140,8 +142,8 @@ _CURRENT_ITEMS_SQL = """
        AND NOT EXISTS (SELECT 1 FROM inspections_finding later
                         WHERE later.target_id = cur.target_id AND later.item_id = cur.item_id
                           AND later.inspector_id = cur.inspector_id
-                          AND (later.device_time, later.received_at, later.id::text)
-                              > (cur.device_time, cur.received_at, cur.id::text))
+                          AND (later.device_time, later.received_at, later.id)
+                              > (cur.device_time, cur.received_at, cur.id))
      GROUP BY cur.item_id
 """
 

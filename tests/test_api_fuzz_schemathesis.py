@@ -171,6 +171,7 @@ def real_path_parameters(world: World, legacy: int | None = None) -> dict[str, l
         "/api/v1/inspections/establishments/{id}/": [
             {"id": world.establishment_free.pk}, *({"id": side.target_done.establishment_id} for side in sides)],
         "/api/v1/inspections/findings/{id}/": [{"id": str(side.findings[0].pk)} for side in sides],
+        "/api/v1/inspections/findings/{uuid}/review/": [{"uuid": str(side.findings[0].pk)} for side in sides],
         "/api/v1/inspections/follow-ups/{id}/": [{"id": side.follow_up.pk} for side in sides],
         "/api/v1/inspections/photos/{id}/": [{"id": str(side.photo.pk)} for side in sides],
         "/api/v1/inspections/sanctions/{id}/": [{"id": side.sanction.pk} for side in sides],
@@ -593,6 +594,10 @@ def test_a_malformed_id_is_a_404_problem(api, officer, url):
     assert response.json()["code"] == "not_found"
 
 
+# Open to anyone: the token endpoint, and the tablets' ping (it answers whether the server answers, nothing more).
+PUBLIC_OPERATIONS = {"/api/v1/auth/token/", "/api/v1/inspections/ping/"}
+
+
 def test_every_operation_declares_its_problems():
     paths = api_schema().raw_schema["paths"]
     problem = {"$ref": "#/components/schemas/Problem"}
@@ -602,7 +607,7 @@ def test_every_operation_declares_its_problems():
             for status, response in responses.items():
                 if status.startswith("4") or status.startswith("5"):
                     assert response["content"]["application/problem+json"]["schema"] == problem, (path, method)
-            signed_in = path != "/api/v1/auth/token/"
+            signed_in = path not in PUBLIC_OPERATIONS
             assert {"401", "403"} <= set(responses) if signed_in else "401" not in responses, (path, method)
             if "{" in path:
                 assert "404" in responses, (path, method)

@@ -125,6 +125,10 @@ MATRIX = {
     # only the campaign's team (its lead and members) sends findings and photos
     ("POST", "/api/v1/inspections/findings/"):               row(A, "M403 O403", "M403 O403", "M201 O403", "M201 O403", "M403 O403", "M403 O403"),
     ("GET", "/api/v1/inspections/findings/{id}/"):           visible(VIS_CAMPAIGN),
+    # the review of a finding: the lead roles (inspection lead, head, administrator); others are refused first
+    ("POST", "/api/v1/inspections/findings/{uuid}/review/"): row(A, "M403 O403", "M200 O200", "M403 O403", "M200 O200", "M403 O403", "M200 O200"),
+    # the tablets' connection check answers anyone, signed in or not
+    ("GET", "/api/v1/inspections/ping/"):                    row("200", "200", "200", "200", "200", "200", "200"),
     # a batch answers 200 with a status per item (checked below: the item's own status follows the row above)
     ("POST", "/api/v1/inspections/findings/batch/"):         row(A, "M403 O403", "M200 O200", "M200 O200", "M200 O200", "M403 O403", "M200 O200"),
     ("GET", "/api/v1/inspections/follow-ups/"):              row(A, "200", "200", "200", "200", "200", "200"),
@@ -145,9 +149,13 @@ MATRIX = {
     ("GET", "/api/v1/inspections/targets/{id}/"):            visible(VIS_CAMPAIGN),
     ("DELETE", "/api/v1/inspections/targets/{id}/"):         row(A, "M403 O403", "M204 O204", "M403 O404", "M204 O204", "M403 O403", "M204 O204"),
     ("POST", "/api/v1/inspections/targets/{id}/assign/"):    row(A, "M403 O403", "M200 O200", "M403 O404", "M200 O200", "M403 O403", "M200 O200"),
+    ("GET", "/api/v1/inspections/targets/{id}/fieldwork/"):  visible(VIS_CAMPAIGN),
     ("POST", "/api/v1/inspections/targets/{id}/outcome/"):   row(A, "M403 O403", "M200 O200", "M200 O404", "M200 O200", "M403 O403", "M200 O200"),
     ("GET", "/api/v1/inspections/violations/"):              row(A, "200", "200", "200", "200", "200", "200"),
     ("GET", "/api/v1/inspections/violations/{id}/"):         visible(VIS_CAMPAIGN),
+    # the offender and the provisions violated: written by those who decide the sanction, until it is decided (the
+    # world's sanctions are decided: 409 for the roles let through)
+    ("POST", "/api/v1/inspections/violations/{id}/offender/"): row(A, "M403 O403", "M409 O409", "M403 O403", "M409 O409", "M403 O403", "M409 O409"),
     # --- licensing: every role reads the registries; licensing roles write
     ("GET", "/api/v1/licensing/procedures/"):                row(A, "200", "200", "200", "200", "200", "200"),
     ("POST", "/api/v1/licensing/applications/"):             row(A, "201", "201", "403", "403", "403", "201"),
@@ -341,6 +349,13 @@ def request_for(method: str, path: str, obj: str, world: World, user) -> tuple[s
             return path, _finding_body(world, s), j
         case "/api/v1/inspections/findings/{id}/":
             return path.format(id=s.findings[0].pk), None, j
+        case "/api/v1/inspections/findings/{uuid}/review/":
+            return path.format(uuid=s.findings[0].pk), {"state": "accepted"}, j
+        case "/api/v1/inspections/targets/{id}/fieldwork/":
+            return path.format(id=s.target_done.pk), None, j
+        case "/api/v1/inspections/violations/{id}/offender/":
+            return path.format(id=s.violation.pk), {"offender_kind": "organisation", "offender_name": s.violation.target.establishment.name,
+                                                   "provision_ids": [_provision_in_force(s.violation).pk]}, j
         case "/api/v1/inspections/findings/batch/":
             return path, {"findings": [_finding_body(world, s)]}, j
         case "/api/v1/inspections/follow-ups/" if method == "POST":
@@ -435,6 +450,19 @@ def request_for(method: str, path: str, obj: str, world: World, user) -> tuple[s
         case _ if "{" not in path:
             return path, None, j
     raise AssertionError(f"no request for {method} {path} {obj}")
+
+
+def _provision_in_force(violation):
+    """A provision in force on the violation's day. The shipped catalogue holds only the provisions checked so far,
+    none of them in force today: the test adds one to the latest decree (the same row for every cell)."""
+    from inspections.models import SanctionDecree, SanctionProvision
+
+    day = timezone.localtime(violation.recorded_at).date()
+    decree = SanctionDecree.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
+    provision, _ = SanctionProvision.objects.get_or_create(key="permission-matrix", defaults={
+        "decree": decree, "article": 1, "clause": 1, "point": "a", "text": "Hành vi dùng cho bảng phân quyền",
+        "fine_min_vnd": 1_000_000, "fine_max_vnd": 2_000_000, "valid_from": decree.effective_from})
+    return provision
 
 
 def _client(world: World, role: str) -> APIClient:

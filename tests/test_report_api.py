@@ -113,7 +113,7 @@ def test_indicator_values_and_import_through_the_api():
                           format="multipart")
     body = problem(refused, 400)
     assert body["rows"] == [{"row": 3, "column": "period",
-                             "message": "The period must look like 2019-Q4, 2020-H1 or 2020."}]
+                             "message": "Kỳ báo cáo phải có dạng 2019-Q4, 2020-H1 hoặc 2020."}]
     assert IndicatorValue.objects.count() == 1
 
 

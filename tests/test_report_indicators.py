@@ -124,7 +124,7 @@ def test_an_xlsx_imports_the_same_way():
     workbook.save(buffer)
     with pytest.raises(ValidationFailed) as refused:
         indicators_import(actor=world.writers["cntt"], agency=world.agency, name="t.xlsx", data=buffer.getvalue())
-    assert refused.value.extra["rows"] == [{"row": 3, "column": "value", "message": "The value must be a whole number."}]
+    assert refused.value.extra["rows"] == [{"row": 3, "column": "value", "message": "Giá trị phải là số nguyên."}]
     assert IndicatorValue.objects.count() == 0
     sheet["C3"] = 683
     buffer = io.BytesIO()

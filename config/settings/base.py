@@ -298,6 +298,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # Every operation declares the RFC 7807 problems it can answer with (cases/api/schema.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "cases.api.schema.problem_responses"],
+    # Fields named "state" with different choices: each set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStateEnum": "cases.workflow.State",
+        "ReviewDecisionEnum": "inspections.services.review.REVIEW_DECISION_CHOICES",
+    },
 }
 
 # --- Celery ---

@@ -25,7 +25,7 @@ Reviewers = RolesByMethod.of(read=LEAD_ROLES, write=LEAD_ROLES)
 
 
 class ReviewSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=sorted(services.REVIEW_DECISIONS))
+    state = serializers.ChoiceField(choices=services.REVIEW_DECISION_CHOICES)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     expected_state = serializers.ChoiceField(choices=Finding.Review.values, required=False, allow_null=True,
                                              default=None, help_text=_("The review state the reviewer saw."))

@@ -53,7 +53,7 @@ from .registry import (  # noqa: F401
     establishment_delete,
     establishment_update,
 )
-from .review import REVIEW_DECISIONS, finding_review  # noqa: F401
+from .review import REVIEW_DECISION_CHOICES, REVIEW_DECISIONS, finding_review  # noqa: F401
 from .sanctions import (  # noqa: F401
     FINE_MAX_VND,
     follow_up_done,

@@ -19,6 +19,8 @@ from ..selectors import findings_visible
 from ._common import OUTCOME_STATES, _event, _invalid, _iso, _require_lead, _require_state
 
 REVIEW_DECISIONS = frozenset({Finding.Review.ACCEPTED, Finding.Review.NEEDS_CORRECTION, Finding.Review.REJECTED})
+# The API's choices for a review (named ReviewDecisionEnum in the schema).
+REVIEW_DECISION_CHOICES = sorted(REVIEW_DECISIONS)
 REVIEW_NOTE_MAX = 2000
 
 

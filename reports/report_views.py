@@ -95,6 +95,12 @@ def report_page(request, pk: int):
     return render(request, "reports/document.html", _context(request, report))
 
 
+def _refused(request, pk: int, refused: DomainError, **context):
+    """The report's page again, as it now stands, with the service's reason (and its status: 403, 409...)."""
+    report = _report(request, pk)
+    return render(request, "reports/document.html", _context(request, report, error=str(refused.detail), **context),
+                  status=refused.status)
+
 @login_required
 @require_POST
 def section_save(request, pk: int, code: str):
@@ -116,10 +122,7 @@ def section_save(request, pk: int, code: str):
         return render(request, "reports/document.html",
                       _context(request, report, drafts={code: text}, error=error), status=409)
     except DomainError as refused:
-        report = _report(request, pk)
-        return render(request, "reports/document.html",
-                      _context(request, report, drafts={code: text}, error=str(refused.detail)),
-                      status=refused.status)
+        return _refused(request, pk, refused, drafts={code: text})
     return redirect("reports:document", pk=report.pk)
 
 
@@ -133,9 +136,7 @@ def report_action(request, pk: int):
         rs.report_transition(actor=request.user, report_id=report.pk, action=action,
                              version=_int(request.POST.get("version")), note=request.POST.get("note", ""))
     except DomainError as refused:
-        report = _report(request, pk)
-        return render(request, "reports/document.html", _context(request, report, error=str(refused.detail)),
-                      status=refused.status)
+        return _refused(request, pk, refused)
     messages.success(request, _("Done."))
     return redirect("reports:document", pk=report.pk)
 
@@ -165,9 +166,7 @@ def indicator_save(request, pk: int):
                   agency=report.agency, period=Period.parse(report.period), value=request.POST.get("value", ""),
                   version=_int(request.POST.get("version")))
     except DomainError as refused:
-        report = _report(request, pk)
-        return render(request, "reports/document.html", _context(request, report, error=str(refused.detail)),
-                      status=refused.status)
+        return _refused(request, pk, refused)
     messages.success(request, _("Value saved."))
     return redirect("reports:document", pk=report.pk)
 
@@ -182,9 +181,7 @@ def recipients_save(request, pk: int):
         rs.recipients_set(actor=request.user, report_id=report.pk, lines=lines,
                           version=_int(request.POST.get("version")) or 0)
     except DomainError as refused:
-        report = _report(request, pk)
-        return render(request, "reports/document.html", _context(request, report, error=str(refused.detail)),
-                      status=refused.status)
+        return _refused(request, pk, refused)
     messages.success(request, _("Recipients saved."))
     return redirect("reports:document", pk=report.pk)
 

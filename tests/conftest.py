@@ -200,3 +200,19 @@ def celery_worker(transactional_db, tmp_path, settings):
         yield process
     finally:
         process_end(process)
+
+
+@pytest.fixture
+def demo_signing(settings):
+    """Documents signed with the demo CA only: no token, no PKCS#12 file, no TSA, no other trust roots; the
+    process's cached credentials forgotten before and after."""
+    from documents.signing import credentials_forget
+
+    settings.DOCUMENTS_SIGNING_DEMO = True
+    settings.DOCUMENTS_SIGNING_PKCS11_MODULE = ""
+    settings.DOCUMENTS_SIGNING_PKCS12 = ""
+    settings.DOCUMENTS_TSA_URL = ""
+    settings.DOCUMENTS_TRUST_ROOTS = []
+    credentials_forget()
+    yield
+    credentials_forget()

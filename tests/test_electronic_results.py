@@ -34,15 +34,8 @@ APPLICATIONS = "/api/v1/licensing/applications/"
 
 
 @pytest.fixture(autouse=True)
-def _demo_signing(settings, tmp_path_factory):
-    settings.DOCUMENTS_SIGNING_DEMO = True
-    settings.DOCUMENTS_SIGNING_PKCS11_MODULE = ""
-    settings.DOCUMENTS_SIGNING_PKCS12 = ""
-    settings.DOCUMENTS_TSA_URL = ""
-    settings.DOCUMENTS_TRUST_ROOTS = []
-    credentials_forget()
-    yield
-    credentials_forget()
+def _demo_signing(demo_signing):
+    """Every test here signs with the demo CA (conftest.demo_signing)."""
 
 
 def approved(api, officer, head, procedure="bulletin") -> Case:

@@ -32,16 +32,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _demo_signing(settings, tmp_path_factory, catalogue):
+def _demo_signing(demo_signing, catalogue):
     checklists_load()
-    settings.DOCUMENTS_SIGNING_DEMO = True
-    settings.DOCUMENTS_SIGNING_PKCS11_MODULE = ""
-    settings.DOCUMENTS_SIGNING_PKCS12 = ""
-    settings.DOCUMENTS_TSA_URL = ""
-    settings.DOCUMENTS_TRUST_ROOTS = []
-    credentials_forget()
-    yield
-    credentials_forget()
 
 
 def rows(task, **kwargs):

@@ -11,7 +11,6 @@ from cases import services as case_services
 from cases.errors import Conflict
 from cases.models import CaseEvent
 from documents.models import VerifiableDocument
-from documents.signing import credentials_forget
 from licensing import electronic
 from licensing import services as licensing_services
 from licensing.models import Permit
@@ -22,15 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _demo_signing(settings):
-    settings.DOCUMENTS_SIGNING_DEMO = True
-    settings.DOCUMENTS_SIGNING_PKCS11_MODULE = ""
-    settings.DOCUMENTS_SIGNING_PKCS12 = ""
-    settings.DOCUMENTS_TSA_URL = ""
-    settings.DOCUMENTS_TRUST_ROOTS = []
-    credentials_forget()
-    yield
-    credentials_forget()
+def _demo_signing(demo_signing):
+    """Every test here signs with the demo CA (conftest.demo_signing)."""
 
 
 def issued(api, officer, head, procedure="printing_licence", **fields) -> Permit:

@@ -9,7 +9,6 @@ import pytest
 from docx import Document
 
 from documents.models import VerifiableDocument
-from documents.signing import credentials_forget
 from documents.validation import pdf_signature_check
 from reports import electronic
 from reports.report_content import report_printed
@@ -22,15 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _demo_signing(settings):
-    settings.DOCUMENTS_SIGNING_DEMO = True
-    settings.DOCUMENTS_SIGNING_PKCS11_MODULE = ""
-    settings.DOCUMENTS_SIGNING_PKCS12 = ""
-    settings.DOCUMENTS_TSA_URL = ""
-    settings.DOCUMENTS_TRUST_ROOTS = []
-    credentials_forget()
-    yield
-    credentials_forget()
+def _demo_signing(demo_signing):
+    """Every test here signs with the demo CA (conftest.demo_signing)."""
 
 
 def test_the_issued_report_is_signed_once_and_its_pdf_downloads(api, client):

@@ -491,3 +491,17 @@ def attachment_add(*, case_id: int, actor, upload, description: str = "", kind: 
             attachment.file.delete(save=False)
             raise
     return attachment, True
+
+
+def sign_failure_record(case: Case, *, error: Exception, action: str = "sign", after: dict | None = None,
+                        same=None) -> bool:
+    """A document that could not be signed, on its case's timeline once per distinct error in a row (a retried task
+    failing the same way writes nothing more). `same` narrows "in a row" to the events of one document (a filter on
+    `after`). Returns True if written."""
+    text = f"{type(error).__name__}: {getattr(error, 'message', None) or error}"[:2000]
+    events = case.events.filter(kind__in=[CaseEvent.Kind.ISSUE_FAILED, CaseEvent.Kind.DOCUMENT])
+    last = events.filter(**(same or {})).order_by("-at", "-id").first()
+    if last is not None and last.kind == CaseEvent.Kind.ISSUE_FAILED and last.note == text:
+        return False
+    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.ISSUE_FAILED, action=action, note=text, after=after or {})
+    return True

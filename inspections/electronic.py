@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import CaseEvent
+from cases.services import sign_failure_record
 from documents.codes import code_format
 from documents.services import verifiable_complete, verifiable_reserve
 
@@ -68,17 +69,13 @@ def document_sign(*, document_id: int) -> bool:
 
 def document_sign_failed(*, document_id: int, error: Exception) -> bool:
     """Put a signing failure on the campaign's timeline, once per distinct error in a row. True if written."""
-    message = getattr(error, "message", None) or str(error)
-    text = f"{type(error).__name__}: {message}"[:2000]
     document = Document.objects.filter(pk=document_id).select_related("campaign__case").first()
     if document is None:
         return False
     case = document.campaign.case
-    last = case.events.filter(kind__in=[CaseEvent.Kind.ISSUE_FAILED, CaseEvent.Kind.DOCUMENT],
-                              after__inspection_document=document.pk).order_by("-at", "-id").first()
-    if last is not None and last.kind == CaseEvent.Kind.ISSUE_FAILED and last.note == text:
+    if not sign_failure_record(case, error=error, action=SIGN_FAILED_ACTION,
+                               after={"inspection_document": document.pk, "kind": document.kind},
+                               same={"after__inspection_document": document.pk}):
         return False
-    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.ISSUE_FAILED, action=SIGN_FAILED_ACTION, note=text,
-                             after={"inspection_document": document.pk, "kind": document.kind})
-    logger.error("inspection document %s of case %s could not be signed: %s", document.pk, case.pk, text)
+    logger.error("inspection document %s of case %s could not be signed: %s", document.pk, case.pk, error)
     return True

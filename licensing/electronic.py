@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import CaseEvent
+from cases.services import sign_failure_record
 from documents.codes import code_format
 from documents.qr import verification_url
 from documents.services import verifiable_complete, verifiable_replace, verifiable_reserve, verifiable_revoke
@@ -77,18 +78,11 @@ def document_sign(*, document_id: int) -> bool:
 
 def document_sign_failed(*, document_id: int, error: Exception) -> bool:
     """Put a signing failure on the case's timeline, once per distinct error in a row. Returns True if written."""
-    message = getattr(error, "message", None) or str(error)
-    text = f"{type(error).__name__}: {message}"[:2000]
     document = IssuedDocument.objects.filter(pk=document_id).select_related("case").first()
-    if document is None:
+    if document is None or not sign_failure_record(document.case, error=error, action=SIGN_FAILED_ACTION,
+                                                   after={"document": document.pk}):
         return False
-    last = document.case.events.filter(kind__in=[CaseEvent.Kind.ISSUE_FAILED, CaseEvent.Kind.DOCUMENT]) \
-        .order_by("-at", "-id").first()
-    if last is not None and last.kind == CaseEvent.Kind.ISSUE_FAILED and last.note == text:
-        return False
-    CaseEvent.objects.create(case=document.case, kind=CaseEvent.Kind.ISSUE_FAILED, action=SIGN_FAILED_ACTION,
-                             note=text, after={"document": document.pk})
-    logger.error("document %s of case %s could not be signed: %s", document.pk, document.case_id, text)
+    logger.error("document %s of case %s could not be signed: %s", document.pk, document.case_id, error)
     return True
 
 

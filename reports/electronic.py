@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import CaseEvent
+from cases.services import sign_failure_record
 from documents.codes import code_format
 from documents.qr import verification_url
 from documents.services import verifiable_complete, verifiable_reserve
@@ -76,16 +77,10 @@ def report_sign(*, report_id: int) -> bool:
 
 def report_sign_failed(*, report_id: int, error: Exception) -> bool:
     """The failure on the report's timeline, once per distinct error in a row. True if written."""
-    text = f"{type(error).__name__}: {getattr(error, 'message', None) or error}"[:2000]
     report = Report.objects.filter(pk=report_id).select_related("case").first()
-    if report is None:
+    if report is None or not sign_failure_record(report.case, error=error):
         return False
-    last = report.case.events.filter(kind__in=[CaseEvent.Kind.ISSUE_FAILED, CaseEvent.Kind.DOCUMENT]) \
-        .order_by("-at", "-id").first()
-    if last is not None and last.kind == CaseEvent.Kind.ISSUE_FAILED and last.note == text:
-        return False
-    CaseEvent.objects.create(case=report.case, kind=CaseEvent.Kind.ISSUE_FAILED, action="sign", note=text)
-    logger.error("report %s could not be signed: %s", report_id, text)
+    logger.error("report %s could not be signed: %s", report_id, error)
     return True
 
 

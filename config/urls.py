@@ -17,11 +17,14 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("inspections/", include("inspections.urls")),
     path("", include("inspections.pages.urls")),  # /registry/, /campaigns/: the office side of inspections
+    path("portal/", include("applicants.urls")),  # applicants online: accounts, dossiers, results
+    path("online/", include("applicants.office_urls")),  # officers: dossiers submitted online, to receive
     path("verify/", include("documents.urls")),  # public: anyone checks an issued document
     path("admin/", admin.site.urls),
     path("api/v1/licensing/", include("licensing.api.urls")),
     path("api/v1/inspections/", include("inspections.api.urls")),
     path("api/v1/reports/", include("reports.api.urls")),
+    path("api/v1/portal/", include("applicants.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI with no inline script or style, under the site's CSP (cases/api/docs.py).

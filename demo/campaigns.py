@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from inspections import services
-from inspections.models import Campaign, Establishment
+from inspections.models import Campaign, Establishment, SanctionProvision
 
 from .clock import HCM, at
 
@@ -43,9 +43,13 @@ class DemoCampaigns:
     def campaign(self, code: str, title: str, basis: str, start: date, establishments, *,
                  reminders: dict[int, tuple[str, str]] = None, violation: tuple[int, str, str] | None = None,
                  sanction: tuple[int, str, str] = (7_500_000, "Buộc tiêu hủy ấn phẩm in trái phép.",
-                                                   "Cơ sở đã tiêu hủy ấn phẩm và hoàn thiện thủ tục.")) -> Campaign:
+                                                   "Cơ sở đã tiêu hủy ấn phẩm và hoàn thiện thủ tục."),
+                 provision: str | None = None) -> Campaign:
         """One campaign from plan to close; `sanction`: the fine, remedial measures and the correction's note of
-        the violation."""
+        the violation. With `provision` (a key of the sanctions catalogue, in force on the day of the violation)
+        the violation record cites it against the establishment's organisation, the fine is that provision's (it
+        must lie in its range for an organisation) and the remedial measures are the provision's, not
+        `sanction[1]`."""
         reminders = reminders or {}
         first = datetime(start.year, start.month, start.day, 8, 0, tzinfo=HCM)
         with at(first - timedelta(days=7)):
@@ -95,8 +99,17 @@ class DemoCampaigns:
             target = campaign.targets.order_by("pk")[violation[0]]
             record = target.violation
             with at(first + timedelta(days=3)):
-                services.sanction_decide(actor=self.head, sanction_id=record.sanction.pk, fine_vnd=sanction[0],
-                                         remedial_measures=sanction[1])
+                if provision:
+                    cited = SanctionProvision.objects.get(key=provision)
+                    owner = target.establishment.operator or target.establishment.name
+                    services.violation_offender_set(actor=self.lead, violation_id=record.pk,
+                                                    offender_kind="organisation", offender_name=owner,
+                                                    provision_ids=[cited.pk])
+                    services.sanction_decide(actor=self.head, sanction_id=record.sanction.pk,
+                                             fines={cited.pk: sanction[0]}, remedial_measures=cited.remedial_measures)
+                else:
+                    services.sanction_decide(actor=self.head, sanction_id=record.sanction.pk, fine_vnd=sanction[0],
+                                             remedial_measures=sanction[1])
                 follow_up = services.follow_up_record(actor=self.lead, violation_id=record.pk,
                                                       correction_due_on=start + timedelta(days=20))
             with at(first + timedelta(days=15)):

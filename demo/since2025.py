@@ -170,8 +170,13 @@ class DemoSince2025(DemoYear):
                       date(2025, 11, 10), sites,
                       reminders={1: ("site_sign", "Biển báo tại chân cột anten bị mờ, chưa thay mới.")},
                       violation=(2, "inspection_certificate", "Trạm gốc đưa vào khai thác khi chưa được kiểm định."),
-                      sanction=(15_000_000, "Buộc thực hiện kiểm định trạm gốc theo quy định.",
-                                "Doanh nghiệp đã kiểm định trạm và nộp bản sao giấy chứng nhận kiểm định."))
+                      # NĐ 15/2020 Điều 54 khoản 3 điểm b (in force on 10/11/2025): 20–30 million for an
+                      # organisation; the middle of the range, no aggravating or mitigating circumstance. The
+                      # catalogue's row has no remedial measure (none traced; NĐ 174/2026 Điều 55 has none), so
+                      # the decision names none; the correction is followed up all the same.
+                      sanction=(25_000_000, "",
+                                "Doanh nghiệp đã kiểm định trạm và nộp bản sao giấy chứng nhận kiểm định."),
+                      provision="ND15-54-3b-not-inspected")
         self.campaigns += 1
 
     def print_campaign(self) -> None:
@@ -186,6 +191,8 @@ class DemoSince2025(DemoYear):
                       "Nghị định 119/2020/NĐ-CP", date(2026, 4, 13), shops,
                       reminders={0: ("register_book", "Sổ quản lý ấn phẩm nhận in ghi chép chưa đầy đủ.")},
                       violation=(2, "no_unlawful_products", "In nhãn hàng hóa không có hợp đồng, chứng từ nhận in."),
+                      # A fine as a whole: no provision of NĐ 119/2020 is in the catalogue yet (none could be traced
+                      # to a source), so the record cites none.
                       sanction=(10_000_000, "Buộc tiêu hủy sản phẩm in vi phạm.",
                                 "Cơ sở đã tiêu hủy sản phẩm in và bổ sung hợp đồng nhận in."))
         self.campaigns += 1

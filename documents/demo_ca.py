@@ -41,6 +41,13 @@ ROOT_LIFETIME = timedelta(days=20 * 365)
 AGENCY_LIFETIME = timedelta(days=5 * 365)
 # An agency certificate this close to its end is issued again (same root, new key).
 AGENCY_RENEW_BEFORE = timedelta(days=30)
+# Both demo certificates are valid from this moment, whatever the clock says when they are made: the demo department
+# (demo/) issues documents dated from July 2019, each signed under the clock of its day, and a signature's time
+# before its certificate's start would be a signature the certificate could not have made. The agency certificate
+# lasts at least to DEMO_VALID_FROM + ROOT_LIFETIME, so that a demo signature made under the demo's 2019 clock still
+# validates today without a timestamp server (a real agency's certificate lives 1-3 years: its signatures need
+# DOCUMENTS_TSA_URL to be validated after it ends).
+DEMO_VALID_FROM = datetime(2018, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,9 @@ def demo_credentials() -> DemoCredentials:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-# (directory, the bundle's and password's mtimes) -> (credentials, certificate's end): every signature in demo
+# (directory, the bundle's and password's mtimes) -> (credentials, certificate's start and end): every signature in demo
 # mode asks for the credentials, and opening a PKCS#12 bundle costs tens of milliseconds.
-_read_cache: dict[tuple, tuple[DemoCredentials, datetime]] = {}
+_read_cache: dict[tuple, tuple[DemoCredentials, datetime, datetime]] = {}
 
 
 def _read(directory: Path) -> DemoCredentials | None:
@@ -118,10 +125,13 @@ def _read(directory: Path) -> DemoCredentials | None:
             return None
         if cert is None:
             return None
-        cached = (DemoCredentials(directory / PKCS12_NAME, password, directory / ROOT_NAME), cert.not_valid_after_utc)
+        cached = (DemoCredentials(directory / PKCS12_NAME, password, directory / ROOT_NAME),
+                  cert.not_valid_before_utc, cert.not_valid_after_utc)
         _read_cache[stamp] = cached
-    credentials, not_after = cached
+    credentials, not_before, not_after = cached
     if not_after - datetime.now(UTC) < AGENCY_RENEW_BEFORE:
+        return None
+    if not_before > DEMO_VALID_FROM:  # made before DEMO_VALID_FROM was the rule: made again, once
         return None
     return credentials
 
@@ -153,17 +163,18 @@ def _root_load_or_make(directory: Path):
     if key_path.exists() and cert_path.exists():
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        if cert.not_valid_after_utc - datetime.now(UTC) > AGENCY_LIFETIME:
+        if cert.not_valid_after_utc - datetime.now(UTC) > AGENCY_LIFETIME and \
+                cert.not_valid_before_utc <= DEMO_VALID_FROM:
             return key, cert
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.now(UTC) - timedelta(minutes=5)
+    start, now = _validity_start()
     name = _name(DEMO_ROOT_CN)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + ROOT_LIFETIME)
+        .not_valid_before(start).not_valid_after(max(now, DEMO_VALID_FROM) + ROOT_LIFETIME)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(
             digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
@@ -179,15 +190,24 @@ def _root_load_or_make(directory: Path):
     return key, cert
 
 
+def _validity_start() -> tuple[datetime, datetime]:
+    """(the demo certificates' start, now): DEMO_VALID_FROM, or a few minutes ago should the clock stand earlier."""
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    return min(now, DEMO_VALID_FROM), now
+
+
 def _agency_make(root_key, root_cert: x509.Certificate):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.now(UTC) - timedelta(minutes=5)
+    start, now = _validity_start()
+    # The demo's history runs from 2019 to today, and a demo built under its 2019 clock is read today: the agency
+    # certificate lasts to the root's lifetime counted from DEMO_VALID_FROM at least (and never past its root).
+    end = min(max(now + AGENCY_LIFETIME, DEMO_VALID_FROM + ROOT_LIFETIME), root_cert.not_valid_after_utc)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(DEMO_AGENCY_CN)).issuer_name(root_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + AGENCY_LIFETIME)
+        .not_valid_before(start).not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(
             digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=False,

@@ -53,11 +53,16 @@ FONT = "Times New Roman"
 LANGUAGE = "vi-VN"
 
 PERMIT, APPROVAL, REFUSAL, APOLOGY = "permit", "approval", "refusal", "apology"
+# The one-stop shop's slips (licensing/slips.py), after the forms of Thông tư 01/2018/TT-VPCP.
+RECEIPT, SUPPLEMENT_SLIP, REFUSAL_TO_RECEIVE = "receipt", "supplement_slip", "refusal_to_receive"
 KINDS = {
     PERMIT: "giấy phép",
     APPROVAL: "văn bản chấp thuận",
     REFUSAL: "văn bản từ chối",
     APOLOGY: "phiếu xin lỗi và hẹn lại ngày trả kết quả",
+    RECEIPT: "giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    SUPPLEMENT_SLIP: "phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    REFUSAL_TO_RECEIVE: "phiếu từ chối tiếp nhận giải quyết hồ sơ",
 }
 
 MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -119,6 +124,10 @@ class OfficialDocument:
     # code in the first page's footer; "" for none.
     verification_code: str = ""
     verification_url: str = ""
+    # A second signature on the left, instead of "Nơi nhận" (a slip both the applicant and the officer sign:
+    # "NGƯỜI NỘP HỒ SƠ\n(Ký và ghi rõ họ tên)"); its name, if known, under it.
+    countersigner_title: str = ""
+    countersigner_name: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -435,18 +444,29 @@ def _signature(document, doc: OfficialDocument) -> None:
     table = _borderless_table(document, SIGNATURE_WIDTHS)
     left, right = table.rows[0].cells
 
-    if doc.recipients_block:
+    countersigner = getattr(doc, "countersigner_title", "")  # reports' sheets (report_document._Sheet) have none
+    if countersigner:
+        _signer(left, countersigner, doc.countersigner_name)
+    elif doc.recipients_block:
         _paragraph(left, "Nơi nhận:", size=12, bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT)
         for line in doc.recipients_block:
             _paragraph(left, line, size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
     else:
         _paragraph(left, "", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
+    _signer(right, doc.signer_title, doc.signer_name)
 
-    for line in (doc.signer_title or "").split("\n"):
-        _paragraph(right, line.upper(), size=14, bold=True)
+
+def _signer(cell, title: str, name: str) -> None:
+    """A signature: the title (bold, upper case; a line in brackets stays as written, italic), room for the
+    signature and seal, the name."""
+    for line in (title or "").split("\n"):
+        if line.startswith("("):
+            _paragraph(cell, line, size=13, italic=True)
+        else:
+            _paragraph(cell, line.upper(), size=14, bold=True)
     for _ in range(SIGNATURE_BLANK_LINES):
-        _paragraph(right, "", size=14)
-    _paragraph(right, doc.signer_name, size=14, bold=True)
+        _paragraph(cell, "", size=14)
+    _paragraph(cell, name, size=14, bold=True)
 
 
 def _recipient(document, doc: OfficialDocument) -> None:

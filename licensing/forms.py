@@ -1,9 +1,11 @@
 """Shapes of the officers' forms. The rules live in the services (cases.services, licensing.services)."""
 
 import json
+from datetime import datetime
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from rest_framework import serializers
@@ -133,33 +135,14 @@ ORGANISATION_INPUTS = ("name", "kind", "tax_code", "address", "representative", 
 DOSSIER_PREFIX = "dossier_"
 
 
-class ReceiveForm(forms.Form):
-    """The applicant and the procedure's own fields. The fields' rules are the procedure's serializer:
-    here they are only read from the page (texts, numbers, dates, one list item per line)."""
+class ProcedureFieldsForm(forms.Form):
+    """A procedure's own dossier fields as page inputs (texts, numbers, dates, one list item per line), read back
+    into the values its serializer takes. The rules stay the serializer's (licensing.procedures): the counter's
+    receipt form and the portal's online dossier are both built here, from the same definitions."""
 
-    uuid = forms.UUIDField(widget=forms.HiddenInput)
-    procedure = forms.CharField(widget=forms.HiddenInput)
-    org_name = forms.CharField(max_length=300, label=gettext_lazy("Applicant organisation"))
-    org_kind = forms.ChoiceField(choices=Organisation.Kind.choices, initial=Organisation.Kind.OTHER,
-                                 label=gettext_lazy("Kind of organisation"))
-    org_tax_code = forms.CharField(max_length=20, required=False, label=gettext_lazy("Tax code"))
-    org_address = forms.CharField(max_length=500, required=False, label=gettext_lazy("Address"))
-    org_representative = forms.CharField(max_length=200, required=False,
-                                         label=gettext_lazy("Legal representative"))
-    org_phone = forms.CharField(max_length=30, required=False, label=gettext_lazy("Phone"))
-    org_email = forms.EmailField(required=False, label=gettext_lazy("Email"),
-                                 help_text=gettext_lazy("Receipt and results are notified to this address."))
-    received_at = forms.DateTimeField(validators=[_in_working_years], required=False, input_formats=LOCAL_INPUT_FORMATS, widget=DateTimeLocalInput(),
-                                      label=gettext_lazy("Received at"),
-                                      help_text=gettext_lazy("Leave empty for now."))
-
-    def __init__(self, *args, procedure: Procedure, agencies=(), **kwargs):
+    def __init__(self, *args, procedure: Procedure, **kwargs):
         super().__init__(*args, **kwargs)
         self.procedure = procedure
-        if len(agencies) > 1:  # the user works for several agencies handling the procedure: they say which receives
-            self.fields["agency"] = forms.ModelChoiceField(
-                queryset=Agency.objects.filter(pk__in=[agency.pk for agency in agencies]).order_by("pk"),
-                label=gettext_lazy("Receiving agency"))
         self.dossier_names: list[str] = []
         self.list_specs: dict[str, serializers.Field] = {}
         for name, spec in procedure.fields().fields.items():
@@ -236,6 +219,74 @@ class ReceiveForm(forms.Form):
             records.append(dict(zip(keys, parts, strict=True)))
         return records
 
+    def fields_errors_apply(self, detail) -> None:
+        """The serializer's errors on the dossier fields, next to the inputs they concern."""
+        if not isinstance(detail, dict):
+            for message in error_messages(detail):
+                self.add_error(None, message)
+            return
+        for name, messages in detail.items():
+            target = DOSSIER_PREFIX + name if DOSSIER_PREFIX + name in self.fields else None
+            spec = self.list_specs.get(name)
+            labels = {key: str(child.label) for key, child in spec.child.fields.items()} \
+                if isinstance(spec, serializers.ListSerializer) else {}
+            for message in error_messages(messages, labels=labels):
+                self.add_error(target, message if target else f"{name}: {message}")
+
+
+def dossier_initial(procedure: Procedure, values: dict) -> dict:
+    """Stored dossier fields as the inputs of a ProcedureFieldsForm show them (the reverse of dossier_fields)."""
+    initial = {}
+    for name, spec in procedure.fields().fields.items():
+        value = values.get(name)
+        if value in (None, ""):
+            continue
+        if isinstance(spec, serializers.ListSerializer) and isinstance(value, list):
+            keys = list(spec.child.fields)
+            text = "\n".join(" | ".join(str(item.get(key, "")) for key in keys) if isinstance(item, dict)
+                             else str(item) for item in value)
+        elif isinstance(spec, serializers.ListField) and isinstance(value, list):
+            text = "\n".join(str(item) for item in value)
+        elif isinstance(spec, serializers.DateTimeField) and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+                text = timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M") if timezone.is_aware(moment) \
+                    else moment.strftime("%Y-%m-%dT%H:%M")
+            except ValueError:
+                text = value
+        else:
+            text = str(value)
+        initial[DOSSIER_PREFIX + name] = text
+    return initial
+
+
+class ReceiveForm(ProcedureFieldsForm):
+    """The applicant and the procedure's own fields. The fields' rules are the procedure's serializer:
+    here they are only read from the page (texts, numbers, dates, one list item per line)."""
+
+    uuid = forms.UUIDField(widget=forms.HiddenInput)
+    procedure = forms.CharField(widget=forms.HiddenInput)
+    org_name = forms.CharField(max_length=300, label=gettext_lazy("Applicant organisation"))
+    org_kind = forms.ChoiceField(choices=Organisation.Kind.choices, initial=Organisation.Kind.OTHER,
+                                 label=gettext_lazy("Kind of organisation"))
+    org_tax_code = forms.CharField(max_length=20, required=False, label=gettext_lazy("Tax code"))
+    org_address = forms.CharField(max_length=500, required=False, label=gettext_lazy("Address"))
+    org_representative = forms.CharField(max_length=200, required=False,
+                                         label=gettext_lazy("Legal representative"))
+    org_phone = forms.CharField(max_length=30, required=False, label=gettext_lazy("Phone"))
+    org_email = forms.EmailField(required=False, label=gettext_lazy("Email"),
+                                 help_text=gettext_lazy("Receipt and results are notified to this address."))
+    received_at = forms.DateTimeField(validators=[_in_working_years], required=False, input_formats=LOCAL_INPUT_FORMATS, widget=DateTimeLocalInput(),
+                                      label=gettext_lazy("Received at"),
+                                      help_text=gettext_lazy("Leave empty for now."))
+
+    def __init__(self, *args, procedure: Procedure, agencies=(), **kwargs):
+        super().__init__(*args, procedure=procedure, **kwargs)
+        if len(agencies) > 1:  # the user works for several agencies handling the procedure: they say which receives
+            self.fields["agency"] = forms.ModelChoiceField(
+                queryset=Agency.objects.filter(pk__in=[agency.pk for agency in agencies]).order_by("pk"),
+                label=gettext_lazy("Receiving agency"))
+
     def organisation(self) -> dict:
         return {key: self.cleaned_data.get(f"org_{key}") or "" for key in ORGANISATION_INPUTS}
 
@@ -243,13 +294,7 @@ class ReceiveForm(forms.Form):
         """Put the service's validation errors next to the inputs they concern."""
         for key, detail in errors.items():
             if key == "fields" and isinstance(detail, dict):
-                for name, messages in detail.items():
-                    target = DOSSIER_PREFIX + name if DOSSIER_PREFIX + name in self.fields else None
-                    spec = self.list_specs.get(name)
-                    labels = {key: str(child.label) for key, child in spec.child.fields.items()} \
-                        if isinstance(spec, serializers.ListSerializer) else {}
-                    for message in error_messages(messages, labels=labels):
-                        self.add_error(target, message if target else f"{name}: {message}")
+                self.fields_errors_apply(detail)
             elif key == "organisation":
                 for message in error_messages(detail):
                     self.add_error("org_name", message)

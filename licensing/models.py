@@ -1,5 +1,7 @@
 """The six licensing procedures: applicants, dossiers, issued documents and the permits registry."""
 
+import secrets
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -69,8 +71,22 @@ class PrintFacility(models.Model):
         return self.name
 
 
+# The receipt secret's alphabet: no 0/O, 1/I/L, 2/Z, 5/S, 8/B pairs that a person reading a slip could mix up.
+RECEIPT_SECRET_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+RECEIPT_SECRET_LENGTH = 8  # 25^8 ≈ 1.5·10^11 secrets; the public lookup is throttled on top
+
+
+def receipt_secret_new() -> str:
+    """A fresh receipt secret: 8 characters a person types from the printed receipt ("K7QM-3RXA" as printed)."""
+    return "".join(secrets.choice(RECEIPT_SECRET_ALPHABET) for _ in range(RECEIPT_SECRET_LENGTH))
+
+
 class Dossier(models.Model):
-    """The application behind a licensing case: the procedure's own fields, validated on the way in."""
+    """The application behind a licensing case: the procedure's own fields, validated on the way in.
+
+    receipt_secret: printed on the receipt with the dossier's code (the case reference); whoever holds the receipt
+    looks the dossier up with both (selectors.dossier_lookup). Made when the dossier is received, whatever the door
+    (counter, API, online submission, a past register's import)."""
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, primary_key=True, related_name="dossier")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="dossiers",
@@ -81,6 +97,8 @@ class Dossier(models.Model):
     complete = models.BooleanField(_("complete"), null=True)
     missing = models.JSONField(_("missing items"), default=list, blank=True)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    receipt_secret = models.CharField(_("receipt secret"), max_length=16, default=receipt_secret_new,
+                                      editable=False)
 
     class Meta:
         verbose_name = _("dossier")
@@ -90,14 +108,25 @@ class Dossier(models.Model):
         return f"{self.case.reference}"
 
 
+# IssuedDocument kinds a case may hold several of, one per timeline event (event_id): apologies, supplement slips.
+PER_EVENT_KINDS = ["apology", "supplement_slip"]
+
+
 class IssuedDocument(models.Model):
-    """A numbered document the department issued on a case: licence, written approval, refusal, apology."""
+    """A document the department issued on a case: licence, written approval, refusal (numbered: the results), and
+    the one-stop-shop slips (not numbered, never results): apology, receipt, supplement request."""
 
     class Kind(models.TextChoices):
         PERMIT = "permit", _("Licence")
         APPROVAL = "approval", _("Written approval")
         REFUSAL = "refusal", _("Refusal letter")
         APOLOGY = "apology", _("Apology and new appointment")
+        RECEIPT = "receipt", _("Receipt and appointment slip")
+        SUPPLEMENT_SLIP = "supplement_slip", _("Supplement request slip")
+
+    # The results of a case: what the figures, the registry and "delivered electronically" count. The others are
+    # slips of the one-stop shop (signed documents too, never results).
+    RESULT_KINDS = frozenset({"permit", "approval", "refusal"})
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
     # The agency that numbered and issued it (the case's agency at the time): numbers run per agency. Empty only for
@@ -113,7 +142,7 @@ class IssuedDocument(models.Model):
     signer_name = models.CharField(_("signed by"), max_length=200, blank=True)
     file = models.FileField(upload_to="documents/%Y/", max_length=200)
     sha256 = models.CharField(max_length=64)
-    # The event that caused it (apology letters: one per apology).
+    # The event that caused it (apology letters, supplement slips: one per event).
     event_id = models.BigIntegerField(null=True, blank=True)
     # Its electronic copy: the verification code printed with its QR code, and (once signed) the signed PDF
     # (licensing/electronic.py). Empty for documents issued before electronic results and imported ones.
@@ -128,10 +157,10 @@ class IssuedDocument(models.Model):
             # The number text holds the series and the agency's symbol ("15/GP-STTTT", "03/STTTT-TTBCXB").
             models.UniqueConstraint(fields=["issuer", "year", "number_text"], condition=models.Q(number__isnull=False),
                                     name="document_number_once_per_issuer"),
-            models.UniqueConstraint(fields=["case", "kind"], condition=~models.Q(kind="apology"),
-                                    name="document_one_result_per_case"),
-            models.UniqueConstraint(fields=["case", "event_id"], condition=models.Q(kind="apology"),
-                                    name="document_one_apology_per_event"),
+            models.UniqueConstraint(fields=["case", "kind"], condition=~models.Q(kind__in=PER_EVENT_KINDS),
+                                    name="document_one_of_a_kind_per_case"),
+            models.UniqueConstraint(fields=["case", "kind", "event_id"], condition=models.Q(kind__in=PER_EVENT_KINDS),
+                                    name="document_one_slip_per_event"),
         ]
 
     def __str__(self) -> str:
@@ -180,10 +209,13 @@ class Permit(models.Model):
 
 
 class Notification(models.Model):
-    """An email to the applicant, written in the transaction of its cause and sent once by a task."""
+    """An email to the applicant, written in the transaction of its cause and sent once by a task. An email about a
+    dossier submitted online and not yet received (no case yet) has no case: its key names its cause alone."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notifications")
-    key = models.CharField(max_length=60)  # what it is about: "received", "supplement:<event>", "decision", ...
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notifications", null=True, blank=True)
+    # What it is about: "received", "supplement:<event>", "decision", ...; without a case, a key unique by itself
+    # ("online:<submission uuid>:<cause>:<version>").
+    key = models.CharField(max_length=100)
     recipient = models.EmailField()
     subject = models.CharField(max_length=300)
     body = models.TextField()
@@ -195,7 +227,9 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["case", "key"], name="notification_once_per_cause")]
+        constraints = [models.UniqueConstraint(fields=["case", "key"], name="notification_once_per_cause"),
+                       models.UniqueConstraint(fields=["key"], condition=models.Q(case__isnull=True),
+                                               name="notification_once_per_cause_without_case")]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.key} → {self.recipient}"

@@ -45,13 +45,46 @@ def _notification_text(case: Case, key: str, note: str = "") -> tuple[str, str]:
             f"{head} đã có kết quả: văn bản số {case.result_number}. Mời quý cơ quan, tổ chức đến nhận kết quả.")
 
 
+def portal_link(case: Case) -> str:
+    """For a case submitted online, the address of its page on the applicants' portal (else ""). The portal's
+    dossier is found by the reverse relation's name and its URL by name: this app imports nothing of applicants."""
+    submission = getattr(case, "submission", None)
+    if submission is None:
+        return ""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        path = reverse("portal:dossier", kwargs={"uuid": submission.uuid})
+    except NoReverseMatch:
+        return ""
+    base = (getattr(settings, "DOCUMENTS_PUBLIC_BASE_URL", "") or "http://127.0.0.1:8000").rstrip("/")
+    return base + path
+
+
 def notification_queue(case: Case, *, key: str, note: str = "") -> Notification | None:
-    """Write the email in the current transaction; a task sends it after commit."""
+    """Write the email in the current transaction; a task sends it after commit. An email about a case submitted
+    online ends with the link to its page on the portal (documents to download, supplement to send, rating)."""
     if not case.contact_email:
         return None
     subject, body = _notification_text(case, key, note)
+    link = portal_link(case)
+    if link:
+        body += f"\n\nTheo dõi hồ sơ, gửi bổ sung và tải văn bản trên Cổng dịch vụ công trực tuyến: {link}"
     notification, created = Notification.objects.get_or_create(
         case=case, key=key, defaults={"recipient": case.contact_email, "subject": subject, "body": body})
+    if created:
+        outbox_enqueue("licensing.notification_send", notification_id=notification.pk)
+    return notification
+
+
+def notification_queue_without_case(*, key: str, recipient: str, subject: str, body: str) -> Notification | None:
+    """An email about something that has no case yet (a dossier submitted online, answered before its receipt):
+    written in the current transaction, sent after commit like the others, once per `key` (a retry that writes the
+    same key again writes nothing)."""
+    if not recipient:
+        return None
+    notification, created = Notification.objects.get_or_create(
+        case=None, key=key, defaults={"recipient": recipient, "subject": subject, "body": body})
     if created:
         outbox_enqueue("licensing.notification_send", notification_id=notification.pk)
     return notification
@@ -146,7 +179,7 @@ WITH done AS (
     INSERT INTO cases_caseevent (case_id, actor_id, at, kind, action, from_state, to_state, before, after, note)
     SELECT case_id, NULL, %(now)s, %(kind)s, split_part(key, ':', 1), '', '', '{}'::jsonb,
            jsonb_build_object('to', recipient, 'subject', subject), ''
-    FROM done
+    FROM done WHERE case_id IS NOT NULL
 ), marked AS (
     UPDATE licensing_notification SET sending_at = %(now)s
     WHERE id = %(sending)s AND sent_at IS NULL AND sending_at IS NULL RETURNING id
@@ -195,6 +228,8 @@ def _sent_mark(notification: Notification, *, actor=None, confirmed: bool = Fals
         after = {"to": notification.recipient, "subject": notification.subject}
         if confirmed:
             after["confirmed"] = True
+        if notification.case_id is None:  # about a dossier not yet received: no timeline to write on
+            return
         CaseEvent.objects.create(case_id=notification.case_id, kind=CaseEvent.Kind.NOTIFICATION, actor=actor,
                                  action=notification.key.split(":")[0], at=now, after=after)
 

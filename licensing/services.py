@@ -43,6 +43,10 @@ from .procedures import PROCEDURES
 
 logger = logging.getLogger(__name__)
 
+# The one-stop shop's slips (licensing/slips.py), issued by tasks after commit.
+RECEIPT_TASK = "licensing.receipt_issue"
+SUPPLEMENT_SLIP_TASK = "licensing.supplement_slip_issue"
+
 ORGANISATION_FIELDS = ("name", "kind", "tax_code", "address", "representative", "phone", "email")
 
 
@@ -164,6 +168,8 @@ def application_receive(
         if created:
             Dossier.objects.create(case=case, organisation=holder, fields=valid_fields, complete=None)
             notification_queue(case, key="received")
+            # The receipt and appointment slip (licensing/slips.py), with its receipt secret, after commit.
+            outbox_enqueue(RECEIPT_TASK, case_id=case.pk)
     return case, created
 
 
@@ -176,6 +182,11 @@ def _same_applicant(holder: Organisation, organisation_id: int | None, organisat
         return holder.tax_code == organisation["tax_code"]
     return (holder.tax_code, holder.name, holder.address) == ("", organisation.get("name"),
                                                                organisation.get("address") or "")
+
+
+def dossier_summary(procedure: str, fields: dict) -> str:
+    """What a dossier is about, as its case's summary prints it (the bulletin's name, the title, the facility...)."""
+    return _summary(procedure, fields)
 
 
 def _summary(procedure: str, fields: dict) -> str:
@@ -606,6 +617,7 @@ def _after_retry_issue(case: Case, transition, *, actor, note, event) -> None:
 
 @hooks.after_transition("licensing", "request_supplement")
 def _after_supplement_request(case: Case, transition, *, actor, note, event) -> None:
+    outbox_enqueue(SUPPLEMENT_SLIP_TASK, case_id=case.pk, event_id=event.pk)
     notification_queue(case, key=f"supplement:{event.pk}", note=note)
 
 

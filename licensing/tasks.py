@@ -6,7 +6,7 @@ from cases.errors import NotFound
 from cases.tasks import RETRY, TRANSIENT, outbox_done, task_run
 from worker.outbox import outbox_batched
 
-from . import electronic, notifications, services
+from . import electronic, notifications, services, slips
 from .models import Notification
 
 
@@ -31,6 +31,29 @@ def refusal_letter_issue(case_id: int, outbox_id: int | None = None) -> None:
 @shared_task(name="licensing.apology_letter_issue", **RETRY)
 def apology_letter_issue(case_id: int, event_id: int, outbox_id: int | None = None) -> None:
     services.apology_letter_issue(case_id=case_id, event_id=event_id)
+    outbox_done(outbox_id)
+
+
+@outbox_batched("licensing.receipt_issue")
+def receipt_issue_batch(kwargs_list: list[dict]) -> dict[int, str] | None:
+    """The receipts of a burst of received dossiers (licensing/slips.py), rendered in one run like the intake and
+    the receipt emails, once per case (each queues its own signing). A receipt that cannot be made (a case without
+    its dossier) leaves its row undone with the error, and the others done; a passing outage retries the run."""
+    failed = {}
+    for index, kwargs in enumerate(kwargs_list):
+        try:
+            slips.receipt_issue(case_id=kwargs["case_id"])
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # noqa: BLE001 - kept on the row for a person; the others go on
+            failed[index] = f"{type(exc).__name__}: {exc}"[:2000]
+    return failed or None
+
+
+@shared_task(name="licensing.supplement_slip_issue", **RETRY)
+def supplement_slip_issue(case_id: int, event_id: int, outbox_id: int | None = None) -> None:
+    """The supplement request slip of one request; once per request event."""
+    slips.supplement_slip_issue(case_id=case_id, event_id=event_id)
     outbox_done(outbox_id)
 
 

@@ -23,7 +23,7 @@ from agencies.selectors import agency_ids_member
 from cases import roles as r
 from cases.competence import agencies_competent
 from cases.errors import DomainError, ValidationFailed
-from cases.models import CaseEvent, CaseType
+from cases.models import Case, CaseEvent, CaseType
 from cases.selectors import case_domain_roles_may_work
 from cases.services import (
     attachment_add,
@@ -33,6 +33,7 @@ from cases.services import (
     decision_against_proposal,
 )
 from cases.workflow import CLOCK_RUNNING, TERMINAL, State, transition_get, transitions_available
+from worker.models import OutboxMessage
 
 from . import selectors
 from .display import (
@@ -45,14 +46,18 @@ from .display import (
 from .errors import DossierIncomplete
 from .filters import PermitFilter
 from .forms import AssignForm, AttachmentForm, NoteForm, PermitSearchForm, ReceiveForm, TransitionForm
-from .models import Dossier
+from .models import Dossier, IssuedDocument
 from .procedures import PROCEDURES
-from .services import application_receive
+from .selectors import receipt_secret_printed
+from .services import RECEIPT_TASK, application_receive
 
 QUEUE_PAGE_SIZE = 50
 PERMITS_PAGE_SIZE = 25
 UNASSIGNED_SHOWN = 50
 SEARCH_SHOWN = 50
+# Counts other apps show on the queue page, by context name: callable(user) -> int. The portal registers the online
+# dossiers waiting to be received (applicants/pages/office.py); licensing does not import it.
+QUEUE_COUNTS: dict = {}
 ACTION_ORDER = ("start_review", "receive_supplement", "propose_grant", "approve", "request_supplement",
                 "propose_refusal", "refuse", "return_for_review", "apologise_late", "withdraw", "revoke")
 
@@ -172,7 +177,21 @@ def queue(request):
         unassigned = selectors.unassigned_open(user=user, now=now)
         context.update(unassigned=list(unassigned[:UNASSIGNED_SHOWN]), unassigned_count=unassigned.count(),
                        assign_form=AssignForm(agency_ids=agency_ids_member(user)))
+    context.update({name: count(user) for name, count in QUEUE_COUNTS.items()})
+    _online_mark([*page.object_list, *context.get("found", []), *context["received"], *context.get("unassigned", [])])
     return render(request, "licensing/queue.html", context)
+
+
+def _online_mark(cases) -> None:
+    """Mark the cases that were submitted online (they have a `submission`, from the portal): one query for all
+    the rows shown."""
+    cases = list(cases)
+    if not cases:
+        return
+    online = set(Case.objects.filter(pk__in=[case.pk for case in cases], submission__isnull=False)
+                 .values_list("pk", flat=True))
+    for case in cases:
+        case.online = case.pk in online
 
 
 # --- Case detail and its forms ----------------------------------------------------------------------------
@@ -205,6 +224,7 @@ def case_detail(request, pk: int):
     may_work = acting and case_domain_roles_may_work(user=user, domain="licensing")
     may_assign = acting and bool(r.user_roles(user) & r.ASSIGN_ROLES["licensing"]) and case.state not in TERMINAL
     draft = _draft_pop(request, case.pk)
+    documents = list(case.documents.select_related("verifiable"))
     proposal_event = case.events.filter(kind="transition", action__in=selectors.PROPOSAL_ACTIONS) \
         .select_related("actor").order_by("-at", "-id").first()
     context = {
@@ -215,7 +235,14 @@ def case_detail(request, pk: int):
         "required_files": [{"kind": k, "label": label, "present": k in present} for k, label in labels.items()],
         "missing_labels": [labels.get(k, k) for k in (dossier.missing if dossier else [])],
         "attachments": attachments,
-        "documents": list(case.documents.select_related("verifiable")),
+        "documents": documents,
+        "receipt": next((d for d in documents if d.kind == IssuedDocument.Kind.RECEIPT), None),
+        # A dossier received in the service gets its receipt seconds after (its task waiting in the outbox); one
+        # imported from a register, or received before receipts were issued, has none.
+        "receipt_waiting": dossier is not None and not any(d.kind == IssuedDocument.Kind.RECEIPT for d in documents)
+        and OutboxMessage.objects.filter(task_name=RECEIPT_TASK, kwargs__case_id=case.pk,
+                                         done_at__isnull=True).exists(),
+        "receipt_secret": receipt_secret_printed(dossier.receipt_secret) if dossier else "",
         "timeline": timeline_rows(case.events.select_related("actor").order_by("at", "id"), case_type_code=code),
         "actions": _action_forms(case, user, draft) if acting else [],
         "late": case.is_overdue,
@@ -352,7 +379,7 @@ def receive(request):
             fields = form.dossier_fields()
             if form.is_valid():  # a list input that could not be read adds its error above
                 case = _receive_call(request, form, code, fields)
-                if case is not None:
+                if case is not None:  # the case page offers the receipt to print at its top
                     return redirect("licensing:case", pk=case.pk)
     context = {
         "procedures": procedures, "procedure": code, "procedure_name": names[code], "form": form,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from cases.text import text_clean
 
+from .quality import quality_export_rows
 from .quarters import ROMAN, Quarter
 from .tables import count_text
 
@@ -25,6 +26,9 @@ PROCESSING_COLUMNS = [
     ("refused", "Từ chối"), ("withdrawn", "Rút hồ sơ"), ("pending_within", "Đang giải quyết trong hạn"),
     ("pending_late", "Đang giải quyết quá hạn"),
 ]
+# Service quality (Quyết định 766/QĐ-TTg, reports/quality.py): its own table and sheet.
+QUALITY_TITLE = "Chất lượng phục vụ trong giải quyết thủ tục hành chính (Quyết định 766/QĐ-TTg)"
+QUALITY_SHEET = "Chất lượng phục vụ"
 RESULT_HEADERS = ["TT", "Nội dung", "Đơn vị", "Số lượng", "Kỳ trước", "Tăng+, giảm- so với kỳ trước"]
 INSPECTION_COLUMNS = [
     ("tt", "TT"), ("name", "Loại kiểm tra"), ("inspected", "Số cơ sở được kiểm tra"), ("compliant", "Chấp hành tốt"),
@@ -103,6 +107,13 @@ def report_csv(report: dict) -> bytes:
     write([label for _key, label in INSPECTION_COLUMNS])
     for row in report["inspections"]:
         write([row[key] for key, _label in INSPECTION_COLUMNS])
+    if report.get("quality") is not None:  # a report frozen before the quality table has none
+        headers, rows = quality_export_rows(report)
+        write([])
+        write([f"{QUALITY_TITLE} {quarter}"])
+        write(headers)
+        for row in rows:
+            write(row)
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Vietnamese text correctly
 
 
@@ -154,6 +165,10 @@ def report_xlsx(report: dict) -> bytes:
           [label for _key, label in INSPECTION_COLUMNS],
           [[row[key] for key, _label in INSPECTION_COLUMNS] for row in report["inspections"]],
           [6, 50, 14, 14, 12, 12, 14, 18], text_columns=(2,))
+    if report.get("quality") is not None:
+        headers, rows = quality_export_rows(report)
+        sheet(workbook, QUALITY_SHEET, f"{QUALITY_TITLE} {quarter}", headers, rows,
+              [6, 50] + [14] * (len(headers) - 2), text_columns=(2,))
     workbook.properties.title = f"Báo cáo {quarter}"
     workbook.properties.creator = text_clean(report["agency"]["named"])
     out = io.BytesIO()

@@ -21,6 +21,7 @@ from cases.models import CaseEvent, CaseType, CaseTypeAgency
 
 from .contributions import METRICS
 from .models import ClosedQuarter, QuarterCell
+from .quality import quality_table
 from .quarters import Quarter
 from .services import agencies_during
 
@@ -279,6 +280,8 @@ def quarterly_report(quarter: Quarter, *, agency: Agency) -> dict:
         "procedure_results": results,
         "processing": processing,
         "metrics": list(METRICS),
+        # Service quality (Quyết định 766/QĐ-TTg): reports/quality.py
+        "quality": quality_table(quarter, agency=agency, case_types=procedures),
     }
 
 

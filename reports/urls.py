@@ -6,6 +6,7 @@ app_name = "reports"
 urlpatterns = [
     path("quarterly/", views.quarterly, name="quarterly"),
     path("quarterly/cases/", views.cell_cases, name="cell-cases"),
+    path("quarterly/quality/", views.quality_cell_cases, name="quality-cases"),
     path("documents/", report_views.report_list, name="documents"),
     path("documents/<int:pk>/", report_views.report_page, name="document"),
     path("documents/<int:pk>/sections/<str:code>/", report_views.section_save, name="section-save"),

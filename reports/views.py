@@ -15,6 +15,7 @@ from cases import roles as r
 from cases.errors import DomainError
 
 from .exports import INSPECTION_COLUMNS, PROCESSING_COLUMNS
+from .quality import INDICATORS, PARTS, quality_cases
 from .quarters import Quarter
 from .services import agencies_during, quarters_with_activity
 from .tables import (
@@ -127,7 +128,10 @@ def quarterly(request):
         for row in report["processing"]
     ]
     context.update({"report": report, "chart": _chart(quarters, reports), "processing_columns": columns,
-                    "processing_rows": processing_rows, "periodic": _periodic(request, agency, quarter)})
+                    "processing_rows": processing_rows, "periodic": _periodic(request, agency, quarter),
+                    "quality_indicators": INDICATORS,
+                    "quality_rows": [{**row, "cells": [{"key": i.key, **row["indicators"][i.key]} for i in INDICATORS]}
+                                     for row in report["quality"]]})
     return render(request, "reports/quarterly.html", context)
 
 
@@ -169,4 +173,34 @@ def cell_cases(request):
     return render(request, "reports/cell_cases.html", {
         "quarter": quarter, "agency": agency, "case_type": case_type, "metric_label": labels.get(metric, metric),
         "cases": cases,
+    })
+
+
+@login_required
+def quality_cell_cases(request):
+    """The exact cases behind one number of the service quality table (reports/quality.py): an indicator's
+    numerator or denominator, for one procedure, agency and quarter."""
+    if not (r.user_roles(request.user) & READERS):
+        raise PermissionDenied
+    from cases.models import CaseType
+    from cases.selectors import cases_visible
+
+    try:
+        quarter = Quarter.parse(request.GET.get("quarter", ""))
+        agency = report_agency(quarter, agency_ids=agency_ids_visible(request.user),
+                               requested=request.GET.get("agency"))
+    except (ValueError, DomainError):
+        raise Http404 from None
+    indicators = {indicator.key: indicator for indicator in INDICATORS}
+    indicator, part = indicators.get(request.GET.get("indicator", "")), request.GET.get("part", "")
+    case_type = CaseType.objects.filter(code=request.GET.get("type", ""), domain="licensing").first()
+    if indicator is None or part not in PARTS or case_type is None:
+        raise Http404
+    cases = quality_cases(cases_visible(user=request.user).filter(case_type=case_type), quarter=quarter,
+                          agency=agency, indicator=indicator.key, part=part) \
+        .order_by("decided_at", "received_at", "id")
+    label = indicator.numerator_label if part == "numerator" else indicator.denominator_label
+    return render(request, "reports/cell_cases.html", {
+        "quarter": quarter, "agency": agency, "case_type": case_type, "cases": cases,
+        "metric_label": f"{indicator.label}: {label}", "indicator": indicator.key, "part": part,
     })

@@ -1,5 +1,6 @@
 import importlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ import pytest
 import redis
 from django.apps import apps
 from django.conf import settings
+from django.db.models.signals import post_migrate
 from rest_framework.test import APIClient
 
 from cases import roles as r
@@ -18,7 +20,8 @@ from cases import roles as r
 from .factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.support_concurrency", "tests.support_broker_proxy", "tests.support_browser"]
+pytest_plugins = ["tests.support_concurrency", "tests.support_broker_proxy", "tests.support_browser",
+                  "tests.support_demo"]
 
 
 # The suite runs on two processes (pytest-xdist, `--dist loadgroup`; each has its own database, Celery queue and
@@ -35,10 +38,35 @@ MANY_CONNECTIONS = {
 }
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.module.__name__.rsplit(".", 1)[-1] in MANY_CONNECTIONS:
             item.add_marker(pytest.mark.xdist_group("many-connections"))
+    if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
+        _xdist_groups_named(items)
+
+
+def _xdist_groups_named(items) -> None:
+    """The xdist_group of each test appended to its node id ("…::test_x@many-connections"), which is how
+    `--dist loadgroup` sends a group's tests to one process. pytest-xdist 3.8 does it by setting `item._nodeid`,
+    which pytest 9 no longer reads (the id is `item._id`): without this, every test was scheduled on its own and
+    no group held together. Here, after every marker is placed (this hook runs last)."""
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        if not names:
+            continue
+        nodeid = item.nodeid
+        suffix = "@" + "_".join(names)
+        if nodeid.endswith(suffix):  # placed by pytest-xdist itself (a pytest that still reads _nodeid)
+            continue
+        if hasattr(item, "_id"):
+            item._id = NodeId.parse(nodeid + suffix)
+        else:
+            item._nodeid = nodeid + suffix
 
 
 def catalogue_load() -> None:
@@ -59,11 +87,54 @@ def catalogue_load() -> None:
     sanctions_catalogue_load()
 
 
+# Whether this process's test database holds the catalogue, committed. A transaction=True test ends by emptying
+# every table (Django's `flush`, which sends post_migrate), which removes what the data migrations loaded; so does
+# the migration of a new database (its data is checked once). Loading the catalogue costs a quarter of a second; it
+# is loaded again, committed, after a test that emptied the tables (pytest_runtest_teardown), not before each of
+# the thousand tests.
+_catalogue = {"intact": False}
+
+
+def _catalogue_emptied(**_kwargs):
+    _catalogue["intact"] = False
+
+
+post_migrate.connect(_catalogue_emptied, weak=False, dispatch_uid="tests.conftest.catalogue_emptied")
+
+
+def _catalogue_present() -> bool:
+    """A cheap look at the catalogue a flush would have taken: the roles and the agencies."""
+    from django.contrib.auth.models import Group
+
+    from agencies.models import Agency
+
+    return Group.objects.filter(name=r.LICENSING_OFFICER).exists() and Agency.objects.exists()
+
+
 @pytest.fixture(autouse=True)
 def catalogue(db):
-    """Every test starts with the migrated roles and catalogue: a transaction=True test ends by emptying
-    every table, which removes what the data migration loaded."""
-    catalogue_load()
+    """Every test starts with the migrated roles and catalogue (reloaded after any test that emptied the tables;
+    loaded here when they are not known to be there, or are missing all the same)."""
+    if not (_catalogue["intact"] and _catalogue_present()):
+        catalogue_load()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a test's fixtures are gone (a transaction=True test's flush included): the catalogue put back and
+    committed if the tables were emptied, so that the next test finds it as migrated."""
+    yield
+    if _catalogue["intact"] or "django_db_setup" not in getattr(item, "fixturenames", ()):
+        return
+    from django.db import transaction
+    from pytest_django.plugin import blocking_manager_key
+
+    try:
+        with item.config.stash[blocking_manager_key].unblock(), transaction.atomic():
+            catalogue_load()
+    except Exception:  # noqa: BLE001  (the database down after a fault test): the next test loads it itself
+        return
+    _catalogue["intact"] = True
 
 
 @pytest.fixture
@@ -128,6 +199,11 @@ def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+def worker_queues() -> str:
+    """A test worker's -Q: the run's queue and its documents queue (config/settings/base.py, celery_queues)."""
+    return f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.CELERY_DOCUMENTS_QUEUE}"
+
+
 def _redis():
     return redis.Redis.from_url(settings.REDIS_URL)
 
@@ -136,7 +212,7 @@ def _redis():
 def _outbox_queue_cleared():
     """No test inherits another's queued messages or wake-up flags (a flag stands for a queued message)."""
     client = _redis()
-    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_DOCUMENTS_QUEUE)
     for key in client.scan_iter(match=f"sttt:outbox-wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:*"):
         client.delete(key)
 
@@ -150,6 +226,28 @@ def process_end(process: subprocess.Popen, *, timeout: float = 20.0, terminate: 
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def process_group_end(process: subprocess.Popen, *, timeout: float = 20.0) -> None:
+    """Stop a child started with start_new_session=True and its whole group: SIGTERM (a server's graceful stop),
+    SIGKILL if it is not gone in time."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process_group_kill(process)
+
+
+def process_group_kill(process: subprocess.Popen) -> None:
+    """SIGKILL a child started with start_new_session=True and every process of its group, then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=20)
 
 
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
@@ -170,7 +268,7 @@ def celery_worker(transactional_db, tmp_path, settings):
     """
     from worker.celery import app
 
-    _redis().delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    _redis().delete(settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_DOCUMENTS_QUEUE)
     db = settings.DATABASES["default"]
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = tmp_path / "worker.log"
@@ -188,8 +286,8 @@ def celery_worker(transactional_db, tmp_path, settings):
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "worker.celery", "worker", "--pool=prefork", "--concurrency=2",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", name, "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", name, "-Q", worker_queues()],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
         wait_for(lambda: process.poll() is not None or app.control.ping(destination=[name], timeout=0.5),
@@ -199,7 +297,9 @@ def celery_worker(transactional_db, tmp_path, settings):
         process.log_path = log_path
         yield process
     finally:
-        process_end(process)
+        # The test is over: the worker and its pool are killed at once (a warm shutdown waits seconds for the pool
+        # to wind down, and for any task still running). A LibreOffice it started exits when its stdin closes.
+        process_group_kill(process)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from redis.retry import Retry
 
 from worker.models import OutboxMessage
 
-from .conftest import ROOT, process_end, wait_for
+from .conftest import ROOT, process_end, wait_for, worker_queues
 from .support_broker_proxy import celery_pools_reset
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -110,8 +110,10 @@ class WorkerProcess:
     """A real `celery worker` (prefork) on a given broker, in a session of its own so that a SIGKILL of its
     process group kills the main process and its pool processes at once, as an OOM kill of the container does."""
 
-    def __init__(self, *, broker_url: str, log_dir: Path, concurrency: int = 2, env: dict | None = None):
+    def __init__(self, *, broker_url: str, log_dir: Path, concurrency: int = 2, env: dict | None = None,
+                 queues: str | None = None):
         self.broker_url = broker_url
+        self.queues = queues  # -Q; by default the run's queue and its documents queue
         self.log_dir = log_dir
         self.concurrency = concurrency
         self.env = env or {}
@@ -143,7 +145,7 @@ class WorkerProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "worker.celery", "worker", "--pool=prefork",
                  f"--concurrency={self.concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-                 "-n", self.name, "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
+                 "-n", self.name, "-Q", self.queues or worker_queues()],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_ready()
 
@@ -209,7 +211,8 @@ def unacked_outbox_ids(server: RedisServer) -> set[int]:
 
 
 def queue_length(server: RedisServer) -> int:
-    return server.client().llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+    client = server.client()
+    return client.llen(settings.CELERY_TASK_DEFAULT_QUEUE) + client.llen(settings.CELERY_DOCUMENTS_QUEUE)
 
 
 def approved_cases_like(template, count: int) -> list[int]:

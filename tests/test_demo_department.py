@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.utils import timezone
 from docx import Document
 
 from agencies.models import Agency, Membership, Signer
 from agencies.selectors import signature_on
+from applicants.models import Submission
 from cases.deadlines import quarter_start
 from cases.models import Case, CaseEvent
 from cases.selectors import cases_visible
@@ -31,7 +31,6 @@ from reports.models import ClosedQuarter
 from reports.quarters import Quarter
 from reports.tables import quarterly_report
 
-from .support_inspections import checklists_load
 from .test_settings_and_embedded_mode import seed_table_i5
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,19 +48,20 @@ def test_the_domain_apps_do_not_know_the_demo():
         ROOT / "demo" / "management" / "commands" / "load_demo.py"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_demo_year_numbers_follow_issue_dates_and_its_q4_is_the_seed_table(tmp_path):
-    checklists_load()  # migrated data: a transactional test before this one may have emptied the tables
-    out = io.StringIO()
-    call_command("load_demo", stdout=out)
-    lines = out.getvalue().splitlines()
+@pytest.mark.xdist_group("embedded-demo")  # the demo `make run` builds, once per process (tests/support_demo.py)
+def test_the_demo_year_numbers_follow_issue_dates_and_its_q4_is_the_seed_table(embedded_db):
+    lines = embedded_db.stdout.splitlines()  # load_demo's output (tests/support_demo.py: built once, this a copy)
 
     # A few lines of progress and an aligned table of the logins: user name, role, agency, password, API token.
-    assert len(lines) <= 15, out.getvalue()
+    assert len(lines) <= 15, embedded_db.stdout
     table = [line for line in lines if re.search(r"\sdemo-sttt-2026\s+[0-9a-f]{40}$", line)]
     assert [line.split()[0] for line in table] == ["admin", "canbo1", "canbo2", "lanhdao", "truongdoan", "thanhtra1",
                                                   "thanhtra2", "vanphong", "lanhdao_khcn", "truongdoan_khcn"]
     assert len({line.index("demo-sttt-2026") for line in table}) == 1  # the columns line up
+    # The applicants' two accounts (issue 16) with their online dossiers, printed after the staff's logins.
+    assert any("doanhnghiep1" in line and "doanhnghiep2" in line for line in lines), embedded_db.stdout
+    assert {username: Submission.objects.filter(organisation__representatives__user__username=username).count()
+            for username in ("doanhnghiep1", "doanhnghiep2")} == {"doanhnghiep1": 9, "doanhnghiep2": 4}
     assert len({len(line) for line in table}) == 1
     where = {line.split()[0]: line for line in table}
     assert "SVHTTDL Hưng Yên" in where["canbo1"] and "SKHCN Hưng Yên" in where["lanhdao_khcn"]

@@ -89,8 +89,14 @@ def licence_pdf(licence_docx) -> bytes:
 
 
 @pytest.fixture
-def running(licence_docx, licence_pdf):
-    """This process's converter, warm (one document through it: a few hundredths of a second once started)."""
+def running(licence_docx, licence_pdf, settings):
+    """This process's converter, warm (one document through it: a few hundredths of a second once started).
+
+    The restart after DOCUMENTS_PDF_RESTART_AFTER documents is off while the test runs (a test that wants it sets
+    it again): the converter is this xdist worker's, shared with every other test that renders a PDF, so its count
+    may be one document short of a restart, which would change the process ids these tests compare.
+    """
+    settings.DOCUMENTS_PDF_RESTART_AFTER = 0
     pdf_from_docx(licence_docx, timeout=30)
     return pdf._state["converter"]
 

@@ -385,6 +385,52 @@ def _subject(cert: x509.Certificate, oid) -> str:
     return cert.subject.get_attributes_for_oid(oid)[0].value
 
 
+def _validity(cert: x509.Certificate) -> tuple[datetime, datetime]:
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
+
+
+def test_the_demo_signs_its_2019_documents_within_its_certificate_and_they_validate_today(no_key, tmp_path,
+                                                                                       monkeypatch):
+    """The demo department signs each document under the clock of its day, from July 2019 (demo/): the demo
+    certificates start before that (DEMO_VALID_FROM), whatever the clock when they are made, and the agency's lasts
+    so that a 2019 signature still validates today without a timestamp. A demo CA made under the older rule (valid
+    from the clock's day) is made again, once."""
+    from documents import demo_ca
+
+    no_key.DOCUMENTS_SIGNING_DEMO = True
+    no_key.DOCUMENTS_DEMO_CA_DIR = str(tmp_path / "demo-ca")
+    today = datetime.now(UTC)
+    # As an earlier version made it: valid from the day it was made (here a test's clock in 2025).
+    with monkeypatch.context() as patched:
+        patched.setattr(demo_ca, "_validity_start", lambda: (datetime.now(UTC),) * 2)
+        with time_machine.travel(datetime(2025, 1, 7, 8, 15, tzinfo=UTC), tick=False):
+            old = demo_ca.demo_credentials()
+    old_cert = pkcs12.load_key_and_certificates(old.pkcs12.read_bytes(), old.password)[1]
+    assert _validity(old_cert)[0] > datetime(2025, 1, 1, tzinfo=UTC)
+
+    signing_day = datetime(2019, 7, 1, 1, 45, tzinfo=UTC)  # the demo's first licence
+    with time_machine.travel(signing_day, tick=False):
+        signed = _sign()
+        made = demo_ca.demo_credentials()
+    _key, cert, [root] = pkcs12.load_key_and_certificates(made.pkcs12.read_bytes(), made.password)
+    assert cert.serial_number != old_cert.serial_number  # made again
+    start, end = _validity(cert)
+    assert start <= demo_ca.DEMO_VALID_FROM < signing_day and end > today + timedelta(days=365 * 5)
+    assert _validity(root)[0] <= start and _validity(root)[1] >= end
+    check = pdf_signature_check(signed)
+    assert check.intact and check.trusted and check.signed_at == signing_day  # today, by the root in demo mode
+    assert start <= check.signed_at <= end
+
+    # Made once: later signatures, under today's clock or the demo's, keep that certificate.
+    stored = made.pkcs12.read_bytes()
+    _sign()
+    with time_machine.travel(datetime(2026, 3, 2, 2, 0, tzinfo=UTC), tick=False):
+        _sign()
+    assert demo_ca.demo_credentials() == made and made.pkcs12.read_bytes() == stored
+    again = pkcs12.load_key_and_certificates(made.pkcs12.read_bytes(), made.password)[1]
+    assert again.serial_number == cert.serial_number
+
+
 def _demo_in_child(queue, start):
     from documents.demo_ca import demo_credentials
 

@@ -285,7 +285,7 @@ def test_claims_of_dead_workers_are_given_up_and_their_names_woken(officer, monk
     assert "licensing.notification_send" not in outbox.outbox_batched_waiting()  # held by a claim
     assert outbox.outbox_claims_release(alive={"alive@host"}) == 2
     assert set(outbox.outbox_batched_waiting()) == {"cases.case_intake", "reports.case_refresh",
-                                                    "licensing.notification_send"}
+                                                    "licensing.notification_send", "licensing.receipt_issue"}
     rows.update(claimed_at=timezone.now(), claimed_by="alive@host")
     assert outbox.outbox_claims_release(alive={"alive@host"}) == 0
     # A claim nobody gave up ends after OUTBOX_RESEND_AFTER.

@@ -5,7 +5,6 @@ figures current without celery beat."""
 
 import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -22,7 +21,7 @@ from django.conf import settings as django_settings
 
 from worker.embedded import EmbeddedSchedule, embedded_schedule_wanted
 
-from .conftest import wait_for
+from .conftest import process_group_end, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -172,10 +171,5 @@ def test_the_development_server_runs_every_job_and_an_overdue_case_is_flagged_wi
         assert not re.search(r"embedded schedule: .* failed", log) and "Traceback" not in log, log
         assert (tmp_path / "db.sqlite3-schedule.json").exists()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        process_group_end(server)
         time.sleep(0.2)

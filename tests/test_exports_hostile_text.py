@@ -153,7 +153,7 @@ def test_the_report_csv_prefixes_formulas_and_keeps_its_numbers(hostile_report):
 def test_the_report_xlsx_has_no_formula_text_counts_and_numeric_figures(hostile_report):
     book = openpyxl.load_workbook(io.BytesIO(report_xlsx(hostile_report)))
     assert [sheet.title for sheet in book.worksheets] == ["I.5 Kết quả TTHC", "Tình hình giải quyết",
-                                                          "Thanh tra, kiểm tra"]
+                                                          "Thanh tra, kiểm tra", "Chất lượng phục vụ"]
     for sheet in book.worksheets:
         assert not [cell.coordinate for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
     results = {row[1].value: row for row in book.worksheets[0].iter_rows(min_row=3)}

@@ -77,7 +77,7 @@ def test_applications_received_while_redis_is_down_are_all_processed_after_one_r
         kwargs__notification_id__in=list(Notification.objects.filter(case_id__in=case_ids).values_list("pk", flat=True)))
     per_case = Counter(waiting.values_list("task_name", flat=True))
     assert per_case == {"cases.case_intake": APPLICATIONS, "reports.case_refresh": APPLICATIONS,
-                        "licensing.notification_send": APPLICATIONS}, per_case
+                        "licensing.notification_send": APPLICATIONS, "licensing.receipt_issue": APPLICATIONS}, per_case
     assert not waiting.filter(sent_at__isnull=False).exists()
     assert not waiting.filter(done_at__isnull=False).exists()
     assert not waiting.filter(last_error="").exists()

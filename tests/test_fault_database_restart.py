@@ -137,7 +137,7 @@ def service(cluster, tmp_path):
         yield server
     finally:
         process_end(process)
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").delete(queue)
+        redis.Redis.from_url("redis://127.0.0.1:6379/15").delete(queue, f"{queue}-documents")
 
 
 def test_database_restart_under_load_gives_503s_then_recovers_with_nothing_half_written(cluster, service):

@@ -67,10 +67,10 @@ def test_the_decision_to_inspect_is_made_once_on_announce(lead, inspector):
 def test_every_inspection_document_is_signed_and_checks_out(api, lead, inspector, head, tmp_path):
     violation = violation_made(api, lead, inspector, recorded_at=local(2020, 3, 10, 9, 30))
     campaign = violation.target.campaign
-    sim = SanctionProvision.objects.get(key="ND174-30-sim-preactivated")
+    overprint = SanctionProvision.objects.get(key="ND159-25-2-overprint")  # a print shop's law in 2020
     services.violation_offender_set(actor=lead, violation_id=violation.pk, offender_kind="organisation",
-                                    offender_name="Công ty TNHH In Thái Bình", provision_ids=[sim.pk])
-    services.sanction_decide(actor=lead, sanction_id=violation.sanction.pk, fines={sim.pk: 60_000_000},
+                                    offender_name="Công ty TNHH In Thái Bình", provision_ids=[overprint.pk])
+    services.sanction_decide(actor=lead, sanction_id=violation.sanction.pk, fines={overprint.pk: 12_000_000},
                              remedial_measures="Nộp lại số lợi bất hợp pháp.")
     services.decision_issue(campaign_id=campaign.pk)
     services.visit_minutes_issue(target_id=violation.target_id)
@@ -115,7 +115,7 @@ def test_every_inspection_document_is_signed_and_checks_out(api, lead, inspector
     assert documents["sanction_decision"].verifiable.holder == "Công ty TNHH In Thái Bình"
     text = subprocess.run(["pdftotext", "-", "-"], input=documents["sanction_decision"].verifiable.pdf.open(
         "rb").read(), capture_output=True, timeout=60).stdout.decode()
-    assert "60.000.000 đồng" in text and "Điều 30" in text
+    assert "12.000.000 đồng" in text and "Điều 25" in text
     # Signing again changes nothing and counts nothing twice.
     decision = documents["decision"]
     assert electronic.document_sign(document_id=decision.pk) is True

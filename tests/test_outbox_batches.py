@@ -35,8 +35,11 @@ from .support_concurrency import redis_client, token_client, worker_successes
 from .support_licensing import school_application
 
 APPLICATIONS_URL = "/api/v1/licensing/applications/"
-BATCHED = ("cases.case_intake", "reports.case_refresh", "licensing.notification_send")
-WAKE_UPS = [("worker.outbox_batch_run", {"task_name": name}) for name in BATCHED]
+BATCHED = ("cases.case_intake", "reports.case_refresh", "licensing.notification_send", "licensing.receipt_issue")
+# The receipts' runs render documents: woken on the documents queue (OUTBOX_DOCUMENTS_BATCHED), the others on the
+# default one.
+WAKE_UPS = [("worker.outbox_batch_run", {"task_name": name}) for name in BATCHED if name != "licensing.receipt_issue"]
+DOCUMENT_WAKE_UPS = [("worker.outbox_batch_run", {"task_name": "licensing.receipt_issue"})]
 
 
 def receive_many(officer, count: int) -> list[int]:
@@ -49,8 +52,9 @@ def receive_many(officer, count: int) -> list[int]:
     return ids
 
 
-def queued_tasks() -> list[tuple[str, dict]]:
-    queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
+def queued_tasks(queue: str = "") -> list[tuple[str, dict]]:
+    """The messages waiting on `queue` (the default queue unless named)."""
+    queue = queue or django_settings.CELERY_TASK_DEFAULT_QUEUE
     published = [json.loads(item) for item in redis_client().lrange(queue, 0, -1)]
     return [(p["headers"]["task"], json.loads(base64.b64decode(p["body"]))[1]) for p in published]
 
@@ -60,7 +64,8 @@ def queued_tasks() -> list[tuple[str, dict]]:
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_receipts_queue_one_wake_up_per_task_name_not_sixty_messages(officer):
-    redis_client().delete(django_settings.CELERY_TASK_DEFAULT_QUEUE)
+    queues = (django_settings.CELERY_TASK_DEFAULT_QUEUE, django_settings.CELERY_DOCUMENTS_QUEUE)
+    redis_client().delete(*queues)
     case_ids = receive_many(officer, 20)
 
     rows = OutboxMessage.objects.filter(task_name__in=BATCHED)
@@ -68,18 +73,20 @@ def test_twenty_receipts_queue_one_wake_up_per_task_name_not_sixty_messages(offi
     # Every row is marked sent: a queued wake-up stands for it.
     assert not rows.filter(sent_at__isnull=True).exists()
     assert sorted(queued_tasks(), key=str) == sorted(WAKE_UPS, key=str)
+    assert queued_tasks(django_settings.CELERY_DOCUMENTS_QUEUE) == DOCUMENT_WAKE_UPS
 
-    # The three runs (here in this process) do the sixty rows; a second round finds nothing.
-    assert [outbox.outbox_batch_run(name) for name in BATCHED] == [20, 20, 20]
-    assert [outbox.outbox_batch_run(name) for name in BATCHED] == [0, 0, 0]
+    # The runs (here in this process, one per name) do the rows; a second round finds nothing.
+    assert [outbox.outbox_batch_run(name) for name in BATCHED] == [20] * len(BATCHED)
+    assert [outbox.outbox_batch_run(name) for name in BATCHED] == [0] * len(BATCHED)
     assert not rows.filter(done_at__isnull=True).exists()
     assert Case.objects.filter(pk__in=case_ids, intake_completed_at__isnull=False).count() == 20
     assert len(mail.outbox) == 20 and mail.outbox[0].to == ["th0@vuthu.example.vn"]
 
     # A run clears the flag first: the next receipt queues a new wake-up for each name.
-    redis_client().delete(django_settings.CELERY_TASK_DEFAULT_QUEUE)
+    redis_client().delete(*queues)
     receive_many(officer, 1)
     assert sorted(queued_tasks(), key=str) == sorted(WAKE_UPS, key=str)
+    assert queued_tasks(django_settings.CELERY_DOCUMENTS_QUEUE) == DOCUMENT_WAKE_UPS
 
 
 # --- Two worker processes share the rows -------------------------------------------------------------------
@@ -100,7 +107,7 @@ def test_two_worker_processes_sharing_sixty_applications_do_each_row_once(small_
 
     case_ids = receive_many(officer, 60)
     rows = OutboxMessage.objects.filter(task_name__in=BATCHED)
-    assert rows.count() == 180 and not rows.filter(done_at__isnull=False).exists()
+    assert rows.count() == 60 * len(BATCHED) and not rows.filter(done_at__isnull=False).exists()
 
     # Each name is woken three times at once (as repeated wake-ups and a broker redelivery would); the worker's two
     # processes run them side by side, and each full batch of 7 invites another run.
@@ -108,12 +115,13 @@ def test_two_worker_processes_sharing_sixty_applications_do_each_row_once(small_
         for _ in range(3):
             app.send_task(outbox.BATCH_RUN_TASK, kwargs={"task_name": name})
     wait_for(lambda: not rows.filter(done_at__isnull=True).exists(), timeout=60, message="every row done")
-    wait_for(lambda: redis_client().llen(django_settings.CELERY_TASK_DEFAULT_QUEUE) == 0, timeout=30,
+    wait_for(lambda: redis_client().llen(django_settings.CELERY_TASK_DEFAULT_QUEUE) == 0
+             and redis_client().llen(django_settings.CELERY_DOCUMENTS_QUEUE) == 0, timeout=30,
              message="the invited runs to finish")
 
     runs = [int(n) for n in worker_successes(celery_worker, outbox.BATCH_RUN_TASK)]
-    assert sum(runs) == 180, runs  # every row counted by exactly one run
-    assert len(runs) > 9  # the full batches invited more runs than the nine wake-ups
+    assert sum(runs) == 60 * len(BATCHED), runs  # every row counted by exactly one run
+    assert len(runs) > 3 * len(BATCHED)  # the full batches invited more runs than the wake-ups
     assert " raised " not in celery_worker.log_path.read_text()
 
     cases = Case.objects.filter(pk__in=case_ids)

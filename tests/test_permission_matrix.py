@@ -44,6 +44,7 @@ from reports.quarters import Quarter
 from . import support_inspections as si
 from . import support_licensing as sl
 from .support_api_world import World, world_build
+from .support_portal_submit import world_submission
 
 pytestmark = pytest.mark.django_db
 
@@ -194,6 +195,33 @@ MATRIX = {
     ("POST", "/api/v1/reports/documents/{id}/transitions/"): row(A, "P403", "P409", "P403", "P403", "P409", "P409"),
     ("POST", "/api/v1/reports/indicators/values/"):          row(A, "403", "200", "200", "403", "403", "200"),
     ("POST", "/api/v1/reports/indicators/import/"):          row(A, "403", "200", "200", "403", "403", "200"),
+    # --- online dossiers (S: one submitted online, waiting to be received): the representative's side refuses every
+    # department role (tests/test_portal_submit.py checks the representatives'); the officers' side is for the roles
+    # that receive dossiers at the counter (licensing officer, head, administrator)
+    ("GET", "/api/v1/portal/procedures/"):                   row(A, "403", "403", "403", "403", "403", "403"),
+    ("GET", "/api/v1/portal/submissions/"):                  row(A, "403", "403", "403", "403", "403", "403"),
+    ("POST", "/api/v1/portal/submissions/"):                 row(A, "403", "403", "403", "403", "403", "403"),
+    ("GET", "/api/v1/portal/submissions/{uuid}/"):           row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("PUT", "/api/v1/portal/submissions/{uuid}/"):           row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("POST", "/api/v1/portal/submissions/{uuid}/files/"):    row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("DELETE", "/api/v1/portal/submissions/{uuid}/files/{file_uuid}/"): row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("POST", "/api/v1/portal/submissions/{uuid}/submit/"):   row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("POST", "/api/v1/portal/submissions/{uuid}/withdraw/"): row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("GET", "/api/v1/portal/office/submissions/"):           row(A, "200", "200", "403", "403", "403", "200"),
+    ("GET", "/api/v1/portal/office/submissions/{uuid}/"):    row(A, "S200", "S200", "S403", "S403", "S403", "S200"),
+    ("POST", "/api/v1/portal/office/submissions/{uuid}/receive/"): row(A, "S201", "S201", "S403", "S403", "S403", "S201"),
+    ("POST", "/api/v1/portal/office/submissions/{uuid}/request-completion/"): row(A, "S200", "S200", "S403", "S403", "S403", "S200"),
+    ("POST", "/api/v1/portal/office/submissions/{uuid}/refuse/"): row(A, "S200", "S200", "S403", "S403", "S403", "S200"),
+    # --- the portal: representatives of an organisation only; no department role acts there (an applicant's
+    # own cells are in tests/test_portal_accounts*.py and tests/test_portal_access*.py)
+    ("GET", "/api/v1/portal/me/"):                           row(A, "403", "403", "403", "403", "403", "403"),
+    # following a dossier (S: the world's online dossier): representatives only, every department role refused
+    ("GET", "/api/v1/portal/dossiers/"):                     row(A, "403", "403", "403", "403", "403", "403"),
+    ("GET", "/api/v1/portal/dossiers/{uuid}/"):              row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("GET", "/api/v1/portal/dossiers/{uuid}/documents/{document_id}/download/"): row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("GET", "/api/v1/portal/dossiers/{uuid}/refusal-slip/download/"): row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("POST", "/api/v1/portal/dossiers/{uuid}/supplement/"):  row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
+    ("POST", "/api/v1/portal/dossiers/{uuid}/rating/"):      row(A, "S403", "S403", "S403", "S403", "S403", "S403"),
 }
 
 
@@ -447,6 +475,27 @@ def request_for(method: str, path: str, obj: str, world: World, user) -> tuple[s
             rows = f"indicator,period,value\nphone_subscribers,{Quarter.current()},1307424\n".encode()
             return path, {"file": SimpleUploadedFile("chi-tieu.csv", rows, "text/csv"),
                           "agency": world.report.agency_id}, "multipart"
+        case "/api/v1/portal/submissions/" if method == "POST":
+            return path, {"procedure": "printing_licence"}, j
+        case p if p.startswith("/api/v1/portal/dossiers/{uuid}/"):
+            url = path.format(uuid=world_submission(world).uuid, document_id=world.document.pk)
+            if p.endswith("/supplement/"):
+                scan = SimpleUploadedFile("so-do.pdf", sl.pdf_bytes("So do mat bang co so in"), "application/pdf")
+                return url, {"files": [scan], "kinds": ["other"]}, "multipart"
+            return url, ({"score": 4, "comment": "Đúng hẹn."} if p.endswith("/rating/") else None), j
+        case p if p.startswith("/api/v1/portal/") and "{uuid}" in p:
+            submission = world_submission(world)
+            url = path.format(uuid=submission.uuid, file_uuid=submission.files.first().uuid)
+            bodies = {"PUT": {"fields": {}, "version": submission.version}}
+            if p.endswith("/files/") and method == "POST":
+                scan = SimpleUploadedFile("giay-to.pdf", sl.pdf_bytes("Giay to thiet bi in"), "application/pdf")
+                return url, {"file": scan, "kind": "equipment_documents"}, "multipart"
+            if p.endswith(("/submit/", "/withdraw/", "/receive/")):
+                return url, {"version": submission.version, "declaration": True} if p.endswith("/submit/") else \
+                    {"version": submission.version}, j
+            if p.endswith(("/request-completion/", "/refuse/")):
+                return url, {"version": submission.version, "reasons": "Thiếu hóa đơn mua máy in."}, j
+            return url, bodies.get(method), j
         case _ if "{" not in path:
             return path, None, j
     raise AssertionError(f"no request for {method} {path} {obj}")

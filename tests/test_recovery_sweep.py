@@ -48,6 +48,8 @@ def test_case_received_while_the_broker_is_down_is_taken_in_by_the_recovery_swee
     assert response.status_code == 201
     first_id = response.json()["id"]
     wait_for(lambda: _intake_message(first_id).done_at, message="the first intake")
+    # ... and the rest of its work (its receipt slip and the slip's signing), before the broker goes down.
+    wait_for(lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(), message="the first case's tasks")
     assert broker_proxy.connections_accepted >= 1, "the web side did not publish through the proxy"
 
     # Broker down: the request is answered quickly and the case is stored, its task kept in the outbox.
@@ -72,8 +74,8 @@ def test_case_received_while_the_broker_is_down_is_taken_in_by_the_recovery_swee
 
     # Broker back: the sweep resends it and the worker completes the intake, once.
     broker_proxy.start()
-    # The intake, the refresh of the quarterly figures and the applicant's receipt email.
-    assert outbox_recovery_sweep() == 3
+    # The intake, the refresh of the quarterly figures, the applicant's receipt email and the receipt slip.
+    assert outbox_recovery_sweep() == 4
     wait_for(lambda: _intake_message(case.pk).done_at, message="the resent intake")
     wait_for(lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(), message="every resent task")
     assert outbox_recovery_sweep() == 0  # sent and done: never sent again
@@ -90,6 +92,6 @@ def test_case_received_while_the_broker_is_down_is_taken_in_by_the_recovery_swee
     assert OutboxMessage.objects.filter(task_name="cases.case_intake").count() == 2
     assert not OutboxMessage.objects.filter(done_at__isnull=True).exists()
     assert Notification.objects.filter(case__in=[case, first], key="received", sent_at__isnull=False).count() == 2
-    # Intake, refresh and receipt emails are batched: the worker's batch runs did the six rows (two cases × intake,
-    # refresh, email).
-    assert sum(int(n) for n in worker_successes(celery_worker, "worker.outbox_batch_run")) == 6
+    # Intake, refresh, receipt emails and receipt slips are batched: the worker's batch runs did the eight rows (two
+    # cases × intake, refresh, email, receipt).
+    assert sum(int(n) for n in worker_successes(celery_worker, "worker.outbox_batch_run")) == 8

@@ -15,8 +15,6 @@ from docx import Document
 from documents.validation import pdf_signature_check
 from reports.models import Report
 
-from .support_inspections import checklists_load
-
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_c24bcc14e8e31b22.txt"
 if not SEED.exists():  # the seed next to the repository (../shared), as CONTEXT.md places it
     SEED = Path("/work/shared/seed/000_c24bcc14e8e31b22.txt")
@@ -82,10 +80,9 @@ def docx_parts(data: bytes) -> dict:
             "header_left": header_left, "header_right": header_right}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_demo_q4_2019_report_is_the_seed_section_by_section(tmp_path):
-    checklists_load()
-    call_command("load_demo", verbosity=0, stdout=io.StringIO())
+@pytest.mark.xdist_group("embedded-demo")  # the demo `make run` builds, once per process (tests/support_demo.py)
+def test_the_demo_q4_2019_report_is_the_seed_section_by_section(embedded_db, tmp_path):
+    # embedded_db: this test's copy of the demo `make run` builds, read through the ORM (tests/support_demo.py)
     report = Report.objects.get(period="2019-Q4", agency__code="thai-binh-stttt")
     assert report.case.state == "report_sent"
     assert re.fullmatch(r"\d{2}/BC-STTTT", report.number_text)

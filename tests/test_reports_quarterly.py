@@ -155,7 +155,8 @@ def test_api_exports_and_drill_down(api, officer, head, reporter, inspector):
     sheet = book.worksheets[0]
     values = {row[1]: row[3] for row in sheet.iter_rows(min_row=3, values_only=True)}
     assert values["Cấp giấy phép xuất bản bản tin"] == "02"  # as the report writes it (a text cell)
-    assert [s.title for s in book.worksheets] == ["I.5 Kết quả TTHC", "Tình hình giải quyết", "Thanh tra, kiểm tra"]
+    assert [s.title for s in book.worksheets] == ["I.5 Kết quả TTHC", "Tình hình giải quyết", "Thanh tra, kiểm tra",
+                                                  "Chất lượng phục vụ"]
 
     document = docx.Document(io.BytesIO(api.get("/api/v1/reports/quarterly/?quarter=2019-Q4&format=docx").content))
     table = document.tables[2]  # after the header and item 4's inspections table, as the report orders them

@@ -10,7 +10,9 @@ After every step, once the queued work has run (as the workers would run it), th
   * the figures of a quarter that has ended never change (compared with what they were when first seen ended);
   * the kept figures equal a rebuild from the cases (figures_check finds no mismatch and no drift);
   * document numbers are gap-free per series and year;
-  * every open case has an action some role can take.
+  * every open case has an action some role can take;
+  * at most one licence is in force per print facility and procedure (a re-issue replaces the earlier one, which
+    is then never revoked and says "replaced" on its public record).
 
 CI runs a fixed number of examples; `STATEFUL_EXAMPLES=200 STATEFUL_STEPS=60 pytest tests/test_rules_stateful.py`
 runs longer on demand.
@@ -25,10 +27,18 @@ import time_machine
 from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from cases import roles as r
 from cases import services as case_services
+from cases.errors import Conflict, ValidationFailed
 from cases.models import Case
 from cases.workflow import TERMINAL, WORKFLOWS, State, transitions_available
 from licensing import services as licensing_services
@@ -49,6 +59,8 @@ EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "6"))
 STEPS = int(os.environ.get("STATEFUL_STEPS", "30"))
 START = datetime(2026, 9, 28, 9, 0, tzinfo=HCM)  # days before a quarter end; Tết 2027 is within reach
 PROCEDURES = list(APPLICANTS)
+# The two facility procedures come up more often, so that a facility is licensed again (a re-issue) in a run.
+RECEIVED_PROCEDURES = PROCEDURES + ["printing_licence", "print_registration"] * 2
 NOISE = ["", "\x0b", "\x0c", "\u2028", "\x00", "\t", "\r\n"]  # what Word and other programs paste
 USER_ROLES = [r.LICENSING_OFFICER, r.DEPARTMENT_HEAD]
 ALL_ROLES = frozenset({r.LICENSING_OFFICER, r.DEPARTMENT_HEAD, r.ADMINISTRATOR})
@@ -114,7 +126,7 @@ class CaseRules(RuleBasedStateMachine):
 
     # --- Rules ---------------------------------------------------------------------------------------------
 
-    @rule(target=cases, procedure=st.sampled_from(PROCEDURES), noise=st.sampled_from(NOISE))
+    @rule(target=cases, procedure=st.sampled_from(RECEIVED_PROCEDURES), noise=st.sampled_from(NOISE))
     def receive(self, procedure, noise):
         fields = dossier(procedure)
         if procedure == "press_conference":
@@ -153,7 +165,55 @@ class CaseRules(RuleBasedStateMachine):
                                           version=case.version, note=note, new_due_at=new_due_at)
         except licensing_services.DossierIncomplete:
             assert transition.action in ("propose_grant", "approve")
+        except Conflict:
+            # A licence a later one replaced is not revoked: the one in force is (licensing.services).
+            assert transition.action == "revoke"
+            assert Permit.objects.filter(case_id=case.pk, replaced_by__isnull=False).exists()
         self.drain()
+
+    @rule(case_id=cases, revoke=st.just(False))
+    def grant_straight(self, case_id, revoke):
+        """The common path taken without detours, each step a real transition: review, the officer's proposal to
+        grant, the head's approval (and then, sometimes, a revocation). Random single actions seldom get this far;
+        this rule makes issued, re-issued (a later licence of the same print facility) and revoked licences
+        frequent, so that the invariants about them are tried."""
+        path = {State.RECEIVED: ["start_review", "propose_grant", "approve"],
+                State.IN_REVIEW: ["propose_grant", "approve"], State.PROPOSED: ["approve"],
+                State.ISSUED: ["revoke"] if revoke else []}
+        for action in path.get(Case.objects.get(pk=case_id).state, []):
+            case = Case.objects.get(pk=case_id)
+            actor = self.head if action in ("approve", "revoke") else self.officer
+            try:
+                case_services.case_transition(case_id=case.pk, actor=actor, action=action, version=case.version,
+                                              note="Lý do kiểm tra." if action == "revoke" else "")
+            except licensing_services.DossierIncomplete:
+                assert action in ("propose_grant", "approve")
+                break
+            except Conflict:
+                assert action == "revoke"
+                assert Permit.objects.filter(case_id=case.pk, replaced_by__isnull=False).exists()
+            except ValidationFailed:
+                # The head approving against a proposal to refuse needs reasons: not this path.
+                assert action == "approve" and case.proposal == "refuse"
+                break
+            self.drain()
+
+    @precondition(lambda self: Permit.objects.in_force().filter(print_facility__isnull=False).exists())
+    @rule(data=st.data())
+    def reissue(self, data):
+        """A print facility whose licence is in force applies again (a change, a loss) and is granted at once: the
+        new licence replaces the earlier one."""
+        permit = data.draw(st.sampled_from(list(
+            Permit.objects.in_force().filter(print_facility__isnull=False).order_by("pk"))))
+        self.grant_straight(self.receive(permit.procedure, ""), revoke=False)
+
+    @precondition(lambda self: Case.objects.filter(state=State.ISSUED).exists())
+    @rule(data=st.data())
+    def revoke(self, data):
+        """The head revokes an issued licence: the one in force, or (refused) one a re-issue replaced."""
+        case_id = data.draw(st.sampled_from(list(
+            Case.objects.filter(state=State.ISSUED).order_by("pk").values_list("pk", flat=True))))
+        self.grant_straight(case_id, revoke=True)
 
     @rule(case_id=cases, noise=st.sampled_from(NOISE))
     def supplement(self, case_id, noise):
@@ -219,6 +279,22 @@ class CaseRules(RuleBasedStateMachine):
             assert (record.issuer_id, record.number_text) == (document.issuer_id, document.number_text)
             if document.pk in revoked:
                 assert (record.status == "revoked") == (revoked[document.pk] is not None), document.number_text
+
+    @invariant()
+    def one_licence_in_force_per_facility_and_procedure(self):
+        """A re-issue replaces the earlier licence of the same print facility and procedure: at most one is in
+        force, a replaced one says so publicly and names a later licence of the same facility, and none is both
+        replaced and revoked."""
+        in_force = Counter(Permit.objects.in_force().filter(print_facility__isnull=False)
+                           .values_list("print_facility_id", "procedure"))
+        assert all(n == 1 for n in in_force.values()), in_force
+        for permit in Permit.objects.filter(replaced_by__isnull=False).select_related(
+                "replaced_by", "document__verifiable"):
+            assert permit.revoked_at is None, permit.number_text
+            assert (permit.replaced_by.print_facility_id, permit.replaced_by.procedure) == (
+                permit.print_facility_id, permit.procedure)
+            assert permit.replaced_by.issued_at >= permit.issued_at
+            assert permit.document.verifiable.status == "replaced", permit.number_text
 
     @invariant()
     def results_equal_the_register(self):

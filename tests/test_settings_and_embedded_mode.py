@@ -13,6 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN_ENV = {k: v for k, v in os.environ.items()
              if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}}
@@ -72,12 +74,12 @@ def _get(url, token=None):
         return response.status, response.read().decode()
 
 
-def test_embedded_mode_serves_api_and_docs_with_demo_data(tmp_path):
-    """What `make run` does, on a fresh SQLite file: migrate, load demo data, serve."""
-    env = {**CLEAN_ENV, "SQLITE_PATH": str(tmp_path / "db.sqlite3"), "MEDIA_ROOT": str(tmp_path / "media")}
-    assert manage("migrate", "--noinput", env=env).returncode == 0
-    demo = manage("load_demo", env=env, timeout=600)
-    assert demo.returncode == 0, demo.stderr
+@pytest.mark.xdist_group("embedded-demo")  # the embedded demo is built once per process (tests/support_demo.py)
+def test_embedded_mode_serves_api_and_docs_with_demo_data(embedded_demo):
+    """What `make run` does, on a fresh SQLite file: migrate, load demo data, serve. The migrate and load_demo
+    (checked there) are run once for the tests that serve the embedded demo; this test has its own copy."""
+    env = embedded_demo.env
+    demo = embedded_demo
     # An aligned table, one line per account: user name, role, password, API token (and a few lines of progress).
     tokens = dict(re.findall(r"^\s+(\w+)\s.*\sdemo-sttt-2026\s+([0-9a-f]{40})$", demo.stdout, flags=re.M))
     assert len((demo.stdout + demo.stderr).splitlines()) <= 15, demo.stdout + demo.stderr

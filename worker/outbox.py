@@ -182,7 +182,8 @@ def outbox_wake(task_name: str, *, force: bool = False) -> Exception | None:
         ttl = int(settings.OUTBOX_WAKE_TTL.total_seconds() * 1000)
         if client.set(key, "1", nx=not force, px=ttl) is None:
             return None  # a wake-up is queued and has not started yet: it will see this row
-        app.send_task(BATCH_RUN_TASK, kwargs={"task_name": task_name})
+        queue = settings.CELERY_DOCUMENTS_QUEUE if task_name in settings.OUTBOX_DOCUMENTS_BATCHED else None
+        app.send_task(BATCH_RUN_TASK, kwargs={"task_name": task_name}, queue=queue)
     except Exception as exc:  # broker down or unreachable: the sweep will wake it from the database
         logger.warning("outbox %s: broker unreachable, left for the recovery sweep: %s", task_name, exc)
         try:

@@ -12,6 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "cases",
     "licensing",
     "inspections",
+    "applicants",  # applicants online: accounts, online dossiers, results received, ratings
     "reports",
     "demo",  # the demo department (`manage.py load_demo`, run by `make run`)
 ]
@@ -205,6 +207,10 @@ REPORT_RECIPIENTS = [name.strip() for name in os.environ.get(
 # A day-based limit ends at the close of office on its last day.
 OFFICE_CLOSE_HOUR = int(os.environ.get("OFFICE_CLOSE_HOUR", "17"))
 DUE_SOON_HOURS = int(os.environ.get("DUE_SOON_HOURS", "48"))
+# The time the department answers a dossier submitted online (receive it, ask to complete it, or refuse to receive
+# it), in working days on Vietnam's calendar from its submission: the officers' online queue shows each dossier's
+# "answer by" and marks the late ones. Set it to the one-stop-shop rule the department applies.
+ONLINE_ANSWER_WORKING_DAYS = int(os.environ.get("ONLINE_ANSWER_WORKING_DAYS", "1"))
 # API lists count matching rows exactly up to this many, then answer "more than" (count_exact: false).
 API_LIST_COUNT_CAP = int(os.environ.get("API_LIST_COUNT_CAP", "10000"))
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
@@ -302,6 +308,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStateEnum": "cases.workflow.State",
         "ReviewDecisionEnum": "inspections.services.review.REVIEW_DECISION_CHOICES",
+        "SubmissionStateEnum": "applicants.models.Submission.State",
+        "ApplicantStateEnum": "applicants.dossiers.APPLICANT_STATES",
+        "IssuedDocumentKindEnum": "licensing.models.IssuedDocument.Kind",
     },
 }
 
@@ -320,6 +329,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+
+
+def celery_queues(default_queue: str) -> tuple[str, dict, list]:
+    """Rendering and signing a document (LibreOffice, pyHanko) takes seconds; those tasks have a queue of their own
+    so that a burst of them (a head approving thirty results) never holds back an intake, an e-mail or a sweep. A
+    worker started without -Q takes both queues (kombu's Redis transport takes them in turn); one started with -Q
+    names both. Returns the documents queue's name, the task routes and the queues."""
+    documents_queue = os.environ.get("CELERY_DOCUMENTS_QUEUE", f"{default_queue}-documents")
+    routes = {name: {"queue": documents_queue}
+              for name in ("licensing.document_sign", "inspections.document_sign", "reports.report_sign",
+                           "applicants.refusal_slip_issue")}
+    queues = [Queue(name, Exchange(name), routing_key=name) for name in (default_queue, documents_queue)]
+    return documents_queue, routes, queues
+
+
+CELERY_DOCUMENTS_QUEUE, CELERY_TASK_ROUTES, CELERY_TASK_QUEUES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)
+# Batched outbox names whose runs render documents: their wake-ups go to the documents queue too (worker/outbox.py),
+# so that the receipts of a burst of applications (a DOCX each, 250 to a run) never hold back the intakes.
+OUTBOX_DOCUMENTS_BATCHED = ("licensing.receipt_issue",)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request must not hang when Redis is down: fail fast, the outbox sweep resends.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -353,6 +381,38 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT_SECONDS", "30"))
+
+# --- Applicants' portal: accounts ---
+# Registration, password reset and the resending of verification links, counted per client address and per
+# e-mail address over PORTAL_ACCOUNT_WINDOW_SECONDS (applicants/accounts.py); sign-in failures are counted as the
+# officers' are (cases/security.py). A verification link (and a reset link) lasts PASSWORD_RESET_TIMEOUT.
+PORTAL_ACCOUNT_WINDOW_SECONDS = int(os.environ.get("PORTAL_ACCOUNT_WINDOW_SECONDS", str(60 * 60)))
+PORTAL_ACCOUNT_ACTIONS_PER_IP = int(os.environ.get("PORTAL_ACCOUNT_ACTIONS_PER_IP", "20"))
+PORTAL_ACCOUNT_ACTIONS_PER_ADDRESS = int(os.environ.get("PORTAL_ACCOUNT_ACTIONS_PER_ADDRESS", "5"))
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT_SECONDS", str(3 * 24 * 3600)))
+
+# Sign-in through a national identity provider (OpenID Connect, mozilla-django-oidc), on only when
+# OIDC_RP_CLIENT_ID is set. The endpoints are given one by one; OIDC_OP_ISSUER, when set, must be the id_token's
+# "iss" (the library does not check it nor the audience: applicants/oidc.py does).
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+PORTAL_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_ISSUER = os.environ.get("OIDC_OP_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid email profile")
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "VNeID")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = int(os.environ.get("OIDC_TIMEOUT_SECONDS", "10"))
+OIDC_CREATE_USER = False  # a new person completes the organisation's registration first (applicants/oidc.py)
+OIDC_AUTHENTICATION_CALLBACK_URL = "portal:oidc-callback"
+OIDC_CALLBACK_CLASS = "applicants.oidc.PortalOIDCCallbackView"
+LOGIN_REDIRECT_URL_FAILURE = "/portal/accounts/oidc/complete/"
+if PORTAL_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "applicants.oidc.PortalOIDCBackend"]
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -14,6 +14,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # One database and one Celery queue per test run, so that runs side by side never share state.
 DATABASES["default"]["TEST"] = {"NAME": f"test_sttt_{os.getpid()}"}  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"test-{os.getpid()}"
+CELERY_DOCUMENTS_QUEUE, CELERY_TASK_ROUTES, CELERY_TASK_QUEUES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,  # noqa: F405
                       "KEY_PREFIX": f"test-{os.getpid()}"}}
 # The demo CA of tests that sign in demo mode: outside the home directory (shared by the test processes, which

@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.contrib import messages as page_messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
@@ -41,6 +42,12 @@ def error_messages(exc: DomainError) -> list[str]:
             if str(message) not in lines:
                 lines.append(str(message))
     return lines
+
+
+def error_messages_show(request, exc: DomainError) -> None:
+    """The pages' answer to a service's refusal: each line of it (error_messages) as an error message."""
+    for line in error_messages(exc):
+        page_messages.error(request, line)
 
 
 def form_errors_apply(form, exc: DomainError) -> None:

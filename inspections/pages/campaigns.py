@@ -28,9 +28,16 @@ from cases.workflow import TERMINAL, State, transitions_available
 from .. import selectors, services
 from ..models import TYPE_KINDS, Campaign, Target
 from ..risk import risk_scores
-from ._access import OFFICE_WRITERS, error_messages, form_errors_apply, may_write, office_required
+from ._access import (
+    OFFICE_WRITERS,
+    error_messages_show,
+    form_errors_apply,
+    may_write,
+    office_required,
+)
 
 PAGE_SIZE = 30
+PLAN_PAGE_SIZE = 25  # establishments of the registry per page of the plan
 PROPOSED = 10  # the highest-scoring establishments are ticked when the plan opens
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # The actions a campaign page offers, in the order of the work; "conclude" is the sanctions pages' (a text, then
@@ -120,12 +127,15 @@ def campaign_plan(request):
         if exc.extra.get("agencies"):  # several of the user's agencies inspect this type: the user chooses
             return render(request, "inspections/office/campaign_plan.html", {
                 "types": types, "step": "type", "case_type": case_type, "agencies": exc.extra["agencies"]})
-        for line in error_messages(exc):
-            messages.error(request, line)
+        error_messages_show(request, exc)
         return redirect("inspections-office:campaign-plan")
     by_pk = {str(s.establishment.pk): s for s in ranked}
     kwargs = {"types": types, "inspectors": inspectors, "establishments": [s.establishment for s in ranked]}
-    if request.method == "POST":
+    paging = request.method == "POST" and "page" in request.POST  # another page of the registry, nothing planned
+    if paging:
+        form = PlanForm(initial=_typed(request.POST), **kwargs)
+        chosen = set(request.POST.getlist("targets"))
+    elif request.method == "POST":
         form = PlanForm(request.POST, **kwargs)
         if form.is_valid():
             data = form.cleaned_data
@@ -156,10 +166,22 @@ def campaign_plan(request):
     proposed_ids = {str(s.establishment.pk) for s in ranked[:PROPOSED] if s.score > 0}
     rows = [{"score": s, "pk": str(s.establishment.pk), "checked": str(s.establishment.pk) in chosen,
              "proposed": str(s.establishment.pk) in proposed_ids} for s in ranked]
+    # The registry pages (PLAN_PAGE_SIZE a page, highest risk first); the establishments chosen on the other pages
+    # travel as hidden fields, and turning a page posts the form, so nothing typed or ticked is lost.
+    page = Paginator(rows, PLAN_PAGE_SIZE).get_page(request.POST.get("page") or request.POST.get("page_current")
+                                                    or request.GET.get("page"))
+    shown = {row["pk"] for row in page.object_list}
     return render(request, "inspections/office/campaign_plan.html", {
-        "types": types, "step": "plan", "case_type": case_type, "agency": agency, "form": form, "rows": rows,
+        "types": types, "step": "plan", "case_type": case_type, "agency": agency, "form": form,
+        "rows": page.object_list, "page": page, "kept": sorted(chosen - shown, key=int), "chosen_count": len(chosen),
         "members": list(form["members"]),
     })
+
+
+def _typed(data) -> dict:
+    """What the plan form holds, as initial values (a page of the registry turned: nothing is checked yet)."""
+    many = {"members", "targets"}
+    return {name: data.getlist(name) if name in many else data.get(name, "") for name in PlanForm.base_fields}
 
 
 # --- A campaign ----------------------------------------------------------------------------------------------------
@@ -200,6 +222,8 @@ def campaign(request, pk: int):
         "documents": documents, "visited": sum(1 for t in targets if t.visited_at),
         "planning": planning, "team_editable": team_editable, "inspectors": inspectors,
         "member_ids": set(case.members.values_list("pk", flat=True)), "candidates": candidates,
+        "writer": may_write(request.user), "outcome_states": [str(s) for s in services.OUTCOME_STATES],
+        "conclusion_page": case.state in {State.FINDINGS_CLOSED, State.CONCLUDED, State.CLOSED} and may_write(request.user),
     })
 
 
@@ -225,8 +249,7 @@ def campaign_targets_add(request, pk: int):
             services.target_add(actor=request.user, campaign_id=item.pk, establishment=entry,
                                 inspectors=_team_of(item))
         except DomainError as exc:
-            for line in error_messages(exc):
-                messages.error(request, line)
+            error_messages_show(request, exc)
         else:
             added += 1
     if added:
@@ -244,8 +267,7 @@ def campaign_target_remove(request, pk: int, target_pk: int):
     try:
         services.target_remove(actor=request.user, target_id=target.pk)
     except DomainError as exc:
-        for line in error_messages(exc):
-            messages.error(request, line)
+        error_messages_show(request, exc)
     else:
         messages.success(request, _("The establishment was taken out of the campaign."))
     return redirect("inspections-office:campaign", pk=item.pk)
@@ -266,8 +288,7 @@ def campaign_team(request, pk: int):
         services.campaign_team_set(actor=request.user, campaign_id=item.pk, lead=lead, members=members,
                                    version=int(version) if version and version.isdigit() else None)
     except DomainError as exc:
-        for line in error_messages(exc):
-            messages.error(request, line)
+        error_messages_show(request, exc)
     else:
         messages.success(request, _("The team was saved."))
     return redirect("inspections-office:campaign", pk=item.pk)
@@ -287,8 +308,7 @@ def campaign_action(request, pk: int):
                                      version=int(version) if version and version.isdigit() else None,
                                      note=request.POST.get("note", "").strip())
     except DomainError as exc:
-        for line in error_messages(exc):
-            messages.error(request, line)
+        error_messages_show(request, exc)
     else:
         item.refresh_from_db()
         if action == "announce":

@@ -24,7 +24,13 @@ from .. import geo, selectors, services
 from ..models import Establishment, Outcome
 from ..registry_import import COLUMNS, IMPORT_MAX_BYTES, establishments_import
 from ..services.registry import establishment_may_change
-from ._access import OFFICE_WRITERS, error_messages, form_errors_apply, may_write, office_required
+from ._access import (
+    OFFICE_WRITERS,
+    error_messages_show,
+    form_errors_apply,
+    may_write,
+    office_required,
+)
 
 PAGE_SIZE = 50
 RECENT_MONTHS = 12
@@ -204,8 +210,7 @@ def registry_import(request):
             result = establishments_import(name=kept["name"], data=base64.b64decode(kept["data"]),
                                            actor=request.user, default_kind=kept["default_kind"], confirm=True)
         except DomainError as exc:
-            for line in error_messages(exc):
-                messages.error(request, line)
+            error_messages_show(request, exc)
             return redirect("inspections-office:registry-import")
         if result.stored:
             request.session.pop(_import_session_key(), None)

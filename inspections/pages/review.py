@@ -18,9 +18,9 @@ from cases.models import CaseEvent
 from cases.services import agency_member_required
 
 from .. import selectors, services
-from ..models import Finding, Photo
+from ..models import Finding, Outcome, Photo
 from ..services._common import OUTCOME_STATES, _is_lead
-from ._access import OFFICE_WRITERS, error_messages, office_required
+from ._access import OFFICE_WRITERS, error_messages_show, may_write, office_required
 
 
 def _may_review(user, case) -> bool:
@@ -65,6 +65,9 @@ def target(request, pk: int):
         "target": target, "campaign": target.campaign, "case": case, "establishment": target.establishment,
         "rows": rows, "counts": counts, "events": events,
         "may_review": _may_review(request.user, case),
+        # The lead opens the violation record from a target whose findings hold a violation (pages/violations.py).
+        "may_write_record": (may_write(request.user) and target.outcome == Outcome.PENDING and counts["violations"] > 0
+                             and case.state in OUTCOME_STATES),
         "decisions": [(Finding.Review.ACCEPTED, _("Accept")), (Finding.Review.NEEDS_CORRECTION, _("Ask for a correction")),
                       (Finding.Review.REJECTED, _("Reject"))],
     })
@@ -89,8 +92,7 @@ def target_review(request, pk: int):
             actor=request.user, finding_id=finding_id, state=request.POST.get("state", ""),
             note=request.POST.get("note", ""), expected_state=request.POST.get("expected_state") or None)
     except DomainError as exc:
-        for line in error_messages(exc):
-            messages.error(request, line)
+        error_messages_show(request, exc)
         return redirect(back)
     if changed:
         messages.success(request, _("The review was recorded: %(state)s.") % {"state": finding.get_review_state_display()})

@@ -62,4 +62,5 @@ from .sanctions import (  # noqa: F401
     sanction_due_at,
     target_outcome_set,
     violation_offender_set,
+    violation_record_write,
 )

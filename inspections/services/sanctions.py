@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from cases import roles as r
 from cases.deadlines import due_at_compute
-from cases.errors import NotAllowed, NotFound
+from cases.errors import NotAllowed, NotFound, StaleVersion
 from cases.models import Case, CaseEvent, LimitUnit
 from cases.services import agency_member_required, case_lock
 from worker.outbox import outbox_enqueue
@@ -204,20 +204,34 @@ def _violation_locked(violation_id: int) -> tuple[ViolationRecord, Case]:
     return ViolationRecord.objects.select_related("sanction", "target").get(pk=violation_id), case
 
 
-def follow_up_record(*, actor, violation_id: int, correction_due_on: date, note: str = "") -> FollowUp:
-    """Plan the check that the violation was corrected by `correction_due_on`."""
+def follow_up_record(*, actor, violation_id: int, correction_due_on: date, note: str = "",
+                     expected_count: int | None = None) -> FollowUp:
+    """Plan the check that the violation was corrected by `correction_due_on`.
+
+    `expected_count`: how many follow-ups the violation had when the form was shown (the office page sends it).
+    A form sent again after its follow-up was stored returns that follow-up; a form made before someone else's
+    follow-up is refused as stale. Without it (the API), each call plans one more check."""
+    note = (note or "").strip()
     with transaction.atomic():
         violation, case = _violation_locked(violation_id)
         if not (on_team(case, actor) or _is_lead(case, actor)):
             raise NotOnTeam()
         agency_member_required(case, actor)
+        if expected_count is not None:
+            stored = list(violation.follow_ups.order_by("pk"))
+            if len(stored) != expected_count:
+                last = stored[-1] if stored else None
+                if last is not None and len(stored) == expected_count + 1 and (
+                        last.correction_due_on, last.note, last.created_by_id) == (correction_due_on, note, actor.pk):
+                    return last
+                raise StaleVersion(extra={"follow_ups": len(stored)})
         _require_state(case, SANCTION_STATES)
         if violation.sanction.decided_at is None:
             raise SanctionPending()
         if correction_due_on < timezone.localtime(violation.recorded_at).date():
             _invalid("correction_due_on", _("The correction cannot be due before the violation was recorded."))
         follow_up = FollowUp.objects.create(violation=violation, correction_due_on=correction_due_on,
-                                            note=(note or "").strip(), created_by=actor)
+                                            note=note, created_by=actor)
         _event(case, actor=actor, kind=CaseEvent.Kind.DOSSIER, action="follow_up",
                after={"violation": violation.number_text, "follow_up": follow_up.pk,
                       "correction_due_on": correction_due_on.isoformat()})
@@ -322,6 +336,12 @@ def violation_offender_set(*, actor, violation_id: int, offender_kind: str, offe
                 "day": day.strftime("%d/%m/%Y"), "provisions": "; ".join(p.citation for p in stale)}
             raise ProvisionNotInForce(message, extra={"errors": {"provisions": [message]},
                                                       "not_in_force": [p.pk for p in stale]})
+        # A provision the catalogue ties to other inspection types (a telecom article for a print shop) is not this
+        # campaign's law; one tied to none is open to every type (a row an administrator has not tagged yet).
+        foreign = [p for p in provisions if p.inspection_types and case.case_type.code not in p.inspection_types]
+        if foreign:
+            _invalid("provisions", _("Not a provision for this kind of inspection: %(provisions)s.") % {
+                "provisions": "; ".join(p.citation for p in foreign)})
         current = sorted(violation.cited.values_list("provision_id", flat=True))
         same = (violation.offender_kind, violation.offender_name, violation.committed_on, current) == (
             offender_kind, offender_name, day, ids)
@@ -338,4 +358,23 @@ def violation_offender_set(*, actor, violation_id: int, offender_kind: str, offe
                before={"provisions": current},
                after={"violation": violation.number_text, "offender_kind": offender_kind,
                       "committed_on": day.isoformat(), "provisions": [p.citation for p in provisions]})
+    return violation
+
+
+def violation_record_write(*, actor, target_id: int, description: str, offender_kind: str = "",
+                           offender_name: str = "", committed_on: date | None = None, provision_ids=(),
+                           recorded_at: datetime | None = None) -> ViolationRecord:
+    """The violation record as the office page writes it, in one transaction: the target's outcome "violation",
+    which opens and numbers the record (target_outcome_set), then its offender and the provisions cited
+    (violation_offender_set) when provisions are given. Both or neither. Sent again with the same content (a
+    second tap, a retried request), nothing changes: the record is one per target, and both services return what
+    is stored."""
+    with transaction.atomic():
+        target_outcome_set(actor=actor, target_id=target_id, outcome=Outcome.VIOLATION,
+                           violation_description=description, recorded_at=recorded_at)
+        violation = ViolationRecord.objects.get(target_id=target_id)
+        if provision_ids:
+            violation = violation_offender_set(actor=actor, violation_id=violation.pk, offender_kind=offender_kind,
+                                               offender_name=offender_name, committed_on=committed_on,
+                                               provision_ids=provision_ids)
     return violation

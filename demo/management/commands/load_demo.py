@@ -11,6 +11,7 @@ from django.db import connection
 from cases.models import Case
 from demo.accounts import DEMO_PASSWORD, accounts_make, logins_table, memberships_on, memberships_today
 from demo.clock import HCM, at, in_process
+from demo.portal import applicant_logins, portal_demo_load
 
 
 @contextmanager
@@ -38,12 +39,16 @@ class Command(BaseCommand):
         users = accounts_make()
         if Case.objects.exists():
             memberships_today(users)
+            with in_process(quiet=verbosity < 2):
+                portal_demo_load(officer=users["canbo1"], head=users["lanhdao"])  # adds nothing when present
             if verbosity:
                 self.stdout.write("Demo cases already present; accounts checked.")
         else:
             with in_process(quiet=verbosity < 2), _unflushed_commits():
                 self._cases(users, verbosity)
-        self.stdout.write(self.style.SUCCESS(f"Demo logins (the password of every account is {DEMO_PASSWORD}):"))
+        applicants = ", ".join(f"{name} ({organisation})" for name, organisation in applicant_logins())
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (the password of every account is {DEMO_PASSWORD}; "
+                                             f"applicants sign in at /portal/: {applicants}):"))
         for line in logins_table(users):
             self.stdout.write(line)
 
@@ -69,10 +74,11 @@ class Command(BaseCommand):
         since = DemoSince2025(users=users)
         later = since.build()
         recent = recent_dossiers(officer=users["canbo1"], head=users["lanhdao"])
+        online = portal_demo_load(officer=users["canbo1"], head=users["lanhdao"])
         figures_rebuild()  # open cases run on into today's quarter
         quarters_freeze()  # the ended quarters' figures as reported, kept from now on
         if verbosity:
             self.stdout.write(f"Made {year} dossiers of that year and {campaigns} inspection campaigns of Q4/2019, "
                               f"{reports} periodic reports, {later} dossiers and {since.campaigns} campaigns of 2025-2026, "
-                              f"{recent} recent "
-                              f"dossiers: {Case.objects.count()} cases.")
+                              f"{recent} recent dossiers and {online} online dossiers of the applicants' "
+                              f"accounts: {Case.objects.count()} cases.")

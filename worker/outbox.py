@@ -104,15 +104,25 @@ def outbox_enqueue_many(task_name: str, kwargs_list: list[dict]) -> int:
 def outbox_dispatch(*, message_id: int, task_name: str) -> bool:
     """After commit: wake a batched task name, or publish the row as a message of its own."""
     if task_name in _batched:
-        error = outbox_wake(task_name)
-        row = OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True)
-        if error is not None:
-            row.update(send_attempts=F("send_attempts") + 1, last_error=str(error)[:2000])
-            return False
-        # Sent: a wake-up that will claim it is queued (or has already run it, in embedded mode).
-        row.update(send_attempts=F("send_attempts") + 1, sent_at=timezone.now(), last_error="")
-        return True
+        rows = OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True)
+        return outbox_wake_rows(task_name, rows) is None
     return outbox_send(message_id=message_id)
+
+
+def outbox_wake_rows(task_name: str, rows, *, force: bool = False) -> Exception | None:
+    """Wake a batched task name for these rows (a queryset of its rows not done), marked sent first.
+
+    The mark is written, and committed, before the wake-up leaves: from then on a run may claim the rows at any
+    moment, and a claim passes over rows another transaction holds locked (FOR UPDATE SKIP LOCKED). A mark written
+    after the wake-up could hide its rows from the very run it woke, which would find nothing, and they would wait
+    for the recovery sweep. If the broker cannot be reached, the mark is taken back: the rows are left unsent, with
+    the error, for the sweep. Call it outside any transaction (after commit, or from the sweep), or the mark's
+    commit waits for the caller's. Returns that error, else None."""
+    rows.update(send_attempts=F("send_attempts") + 1, sent_at=timezone.now(), last_error="")
+    error = outbox_wake(task_name, force=force)
+    if error is not None:
+        rows.update(sent_at=None, last_error=str(error)[:2000])
+    return error
 
 
 def outbox_send(*, message_id: int) -> bool:

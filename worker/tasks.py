@@ -7,12 +7,10 @@ from collections import defaultdict
 from celery import shared_task
 from celery.signals import worker_ready
 from django.db import connections
-from django.db.models import F
-from django.utils import timezone
 
 from . import outbox
 from .models import OutboxMessage
-from .outbox import RETRY, outbox_due_for_resend, outbox_send, outbox_wake
+from .outbox import RETRY, outbox_due_for_resend, outbox_send, outbox_wake_rows
 
 logger = logging.getLogger(__name__)
 # How long a starting worker waits for the others to answer its ping (their claims are kept; the rest are given up).
@@ -33,13 +31,9 @@ def outbox_recovery_sweep() -> int:
         else:
             sent += outbox_send(message_id=message_id)
     for task_name, ids in batched.items():
-        error = outbox_wake(task_name, force=True)
-        rows = OutboxMessage.objects.filter(pk__in=ids, done_at__isnull=True)  # (embedded mode ran them already)
-        if error is None:
-            rows.update(sent_at=timezone.now(), last_error="", send_attempts=F("send_attempts") + 1)
+        rows = OutboxMessage.objects.filter(pk__in=ids, done_at__isnull=True)
+        if outbox_wake_rows(task_name, rows, force=True) is None:
             sent += len(ids)
-        else:
-            rows.update(last_error=str(error)[:2000], send_attempts=F("send_attempts") + 1)
     return sent
 
 

@@ -22,7 +22,8 @@ How LibreOffice is kept warm
     5.2 s, against 1.3-1.6 s for the worker here), needs two free TCP ports per process (a port found free by one
     process can be taken by another before LibreOffice binds it, and then the client talks to someone else's
     LibreOffice) and outlives a killed parent. The worker here is ready as soon as LibreOffice accepts the pipe
-    and exits when its parent goes (its stdin closes), removing its profile and LibreOffice's socket files.
+    and exits when its parent goes (its stdin closes, or the parent is killed mid-conversion and the finished
+    document meets a broken pipe), killing LibreOffice and removing its profile and LibreOffice's socket files.
 
     A lock makes the threads of one process take turns (LibreOffice converts one document at a time anyway);
     waiting for it counts against the caller's timeout. If LibreOffice or the worker has died (killed, crashed),
@@ -467,8 +468,14 @@ def _worker_main(soffice: str, directory: str, pipe: str) -> int:  # pragma: no 
     os.dup2(2, 1)  # whatever LibreOffice or UNO prints lands in the log instead
     stdin = os.fdopen(0, "rb", buffering=0)
 
+    class ParentGone(Exception):
+        """Our stdout's reader is gone: the parent died (killed) while we worked."""
+
     def send(kind: bytes, payload: bytes = b"") -> None:
-        out.write(_HEADER.pack(kind, len(payload)) + payload)
+        try:
+            out.write(_HEADER.pack(kind, len(payload)) + payload)
+        except BrokenPipeError as exc:
+            raise ParentGone from exc
 
     def read_exactly(size: int) -> bytes:
         chunks, missing = [], size
@@ -528,51 +535,60 @@ def _worker_main(soffice: str, directory: str, pipe: str) -> int:  # pragma: no 
          "--norestore", f"-env:UserInstallation={(base / 'profile').as_uri()}",
          f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
         stdin=subprocess.DEVNULL, stdout=2, stderr=2, cwd=directory)
-    conv = None
-    started = time.monotonic()
-    while conv is None:
-        if office.poll() is not None:
-            print(f"soffice exited with status {office.returncode} before accepting connections", file=sys.stderr)
-            return 1
-        try:
-            conv = PipeConverter(pipe, str(base / "tmp"))
-        except NoConnectException:
-            if time.monotonic() - started > START_TIMEOUT:
-                print("soffice did not accept connections in time", file=sys.stderr)
-                _worker_group_kill(office)
+    # Whatever ends this worker, LibreOffice ends with it: a parent killed mid-conversion (our next frame meets a
+    # broken pipe) is cleaned up as one that closed our stdin; any other way out kills LibreOffice first.
+    sockets: list[str] = []
+    try:
+        conv = None
+        started = time.monotonic()
+        while conv is None:
+            if office.poll() is not None:
+                print(f"soffice exited with status {office.returncode} before accepting connections", file=sys.stderr)
                 return 1
-            time.sleep(0.05)
-    offices = [pid for pid, name in _group_processes(os.getpgrp()).items() if name == "soffice.bin"]
-    office_pid = offices[0] if offices else office.pid
-    sockets = _socket_files(office_pid)
-    send(b"R", json.dumps({"office_pid": office_pid, "sockets": sockets}).encode())
+            try:
+                conv = PipeConverter(pipe, str(base / "tmp"))
+            except NoConnectException:
+                if time.monotonic() - started > START_TIMEOUT:
+                    print("soffice did not accept connections in time", file=sys.stderr)
+                    _worker_group_kill(office)
+                    return 1
+                time.sleep(0.05)
+        offices = [pid for pid, name in _group_processes(os.getpgrp()).items() if name == "soffice.bin"]
+        office_pid = offices[0] if offices else office.pid
+        sockets = _socket_files(office_pid)
+        send(b"R", json.dumps({"office_pid": office_pid, "sockets": sockets}).encode())
 
-    while True:
-        header = read_exactly(_LENGTH.size)
-        length = _LENGTH.unpack(header)[0] if header else 0
-        if not length:  # the parent closed our stdin (exited) or asked us to stop
-            break
-        docx = read_exactly(length)
-        if len(docx) != length:
-            break
-        if office.poll() is not None:
-            send(b"D", f"LibreOffice exited with status {office.returncode}".encode())
-            _worker_group_kill(office)
-            return 1
-        try:
-            pdf = conv.convert(indata=docx, convert_to="pdf", filtername=PDF_FILTER,
-                               filter_options=PDF_FILTER_OPTIONS, update_index=False,
-                               infiltername=DOCX_IMPORT_FILTER)
-        except Exception as exc:  # UNO raises its own exception types, none of them a common base we can name
-            time.sleep(0.05)  # (a dying LibreOffice breaks the bridge a moment before its process is gone)
-            if office.poll() is not None or "DisposedException" in type(exc).__name__ or \
-                    "disposed" in str(exc).lower() or "Binary URP bridge" in str(exc):
-                send(b"D", f"{type(exc).__name__}: {exc}".encode())
+        while True:
+            header = read_exactly(_LENGTH.size)
+            length = _LENGTH.unpack(header)[0] if header else 0
+            if not length:  # the parent closed our stdin (exited) or asked us to stop
+                break
+            docx = read_exactly(length)
+            if len(docx) != length:
+                break
+            if office.poll() is not None:
+                send(b"D", f"LibreOffice exited with status {office.returncode}".encode())
                 _worker_group_kill(office)
                 return 1
-            send(b"E", (f"{type(exc).__name__}: {exc}".strip() or type(exc).__name__).encode())
-            continue
-        send(b"P", pdf)
+            try:
+                pdf = conv.convert(indata=docx, convert_to="pdf", filtername=PDF_FILTER,
+                                   filter_options=PDF_FILTER_OPTIONS, update_index=False,
+                                   infiltername=DOCX_IMPORT_FILTER)
+            except Exception as exc:  # UNO raises its own exception types, none of them a common base we can name
+                time.sleep(0.05)  # (a dying LibreOffice breaks the bridge a moment before its process is gone)
+                if office.poll() is not None or "DisposedException" in type(exc).__name__ or \
+                        "disposed" in str(exc).lower() or "Binary URP bridge" in str(exc):
+                    send(b"D", f"{type(exc).__name__}: {exc}".encode())
+                    _worker_group_kill(office)
+                    return 1
+                send(b"E", (f"{type(exc).__name__}: {exc}".strip() or type(exc).__name__).encode())
+                continue
+            send(b"P", pdf)
+    except ParentGone:
+        pass
+    except BaseException:
+        _worker_group_kill(office)
+        raise
     # The parent has gone (or asked us to stop): LibreOffice's profile is thrown away, so no graceful exit.
     _worker_group_kill(office)
     shutil.rmtree(directory, ignore_errors=True)

@@ -250,6 +250,56 @@ def test_a_forked_process_gets_its_own_libreoffice(licence_docx, running):
     assert not os.path.exists(f"/tmp/OSL_PIPE_{os.getuid()}_{child_pipe}")
 
 
+def bytes_read(pid: int) -> int:
+    """What a process has read so far (its stdin included), from /proc/<pid>/io."""
+    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(fields["rchar"])
+
+
+def test_a_process_killed_mid_conversion_takes_its_libreoffice_with_it(licence_docx):
+    """A Celery worker killed while a document converts (OOM, a deploy's SIGKILL): its LibreOffice worker finishes
+    the document, finds nobody to hand it to, and goes, LibreOffice, profile and pipe with it. (It once exited on the
+    broken pipe and left oosplash and soffice.bin running, 180 MB each, for good.)"""
+    ready_read, ready_write = os.pipe()
+    go_read, go_write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe, then converts until it is killed
+        try:
+            pdf_from_docx(licence_docx, timeout=30)
+            own = pdf._state["converter"]
+            os.write(ready_write, f"{own.worker_pid} {own.office_pid} {own.directory} {own.pipe}".encode())
+            os.close(ready_write)
+            os.read(go_read, 1)
+            pdf_from_docx(licence_docx, timeout=60)
+        finally:
+            os._exit(0)
+    os.close(ready_write)
+    os.close(go_read)
+    with os.fdopen(ready_read) as answer:
+        worker, office, directory, pipe = answer.read().split()
+    worker, office = int(worker), int(office)
+    os.kill(office, signal.SIGSTOP)  # LibreOffice holds the next document until the child is gone
+    try:
+        before = bytes_read(worker)
+        os.write(go_write, b"x")
+        # the document reaches the worker, which hands it to the stopped LibreOffice and waits
+        deadline = time.monotonic() + 10
+        while bytes_read(worker) < before + len(licence_docx):
+            assert time.monotonic() < deadline, "the document never reached the LibreOffice worker"
+            time.sleep(0.05)
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    finally:
+        os.kill(office, signal.SIGCONT)
+    gone_by = time.monotonic() + 20
+    while any(pdf._group_processes(worker).values()) or os.path.exists(f"/proc/{office}/cmdline") and \
+            Path(f"/proc/{office}/cmdline").read_bytes():
+        assert time.monotonic() < gone_by, f"left running: {pdf._group_processes(worker)}"
+        time.sleep(0.1)
+    assert not os.path.exists(directory)
+    assert not os.path.exists(f"/tmp/OSL_PIPE_{os.getuid()}_{pipe}")
+
+
 @pytest.mark.parametrize("name", ["random bytes", "truncated zip", "zip without word/document.xml",
                                   "half a document.xml", "empty"])
 def test_corrupt_docx_raises_pdf_render_error_quickly(name, licence_docx, licence_pdf):

@@ -58,7 +58,10 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 HUNG_YEN = "hung-yen-svhttdl"
 HA_NOI = "ha-noi-svhttdl"
 ROLES = (r.LICENSING_OFFICER, r.DEPARTMENT_HEAD, r.INSPECTOR, r.INSPECTION_LEAD, r.REPORTER, r.ADMINISTRATOR)
-MARK = "HNX"  # in the names of Hà Nội's users and registry entries: a page of Hưng Yên's must never show it
+# In the names of Hà Nội's users and registry entries: a page of Hưng Yên's must never show it. The "~" keeps it out
+# of every random token a page carries (CSRF tokens are letters and digits, CSP nonces base64): a plain "HNX" once
+# turned up inside one of them and failed the test.
+MARK = "HNX~HN"
 PROCEDURES = ("press_conference", "bulletin", "printing_licence", "print_registration", "noncommercial_publication",
               "publication_import")
 

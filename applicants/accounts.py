@@ -18,7 +18,6 @@ import hashlib
 import logging
 import math
 import re
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -26,7 +25,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -36,7 +34,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from cases import roles as r
-from cases.security import client_ip
+from config.ratelimit import client_ip, window_hit, window_retry_after
 from licensing.notifications import notification_queue_without_case
 
 from .models import ApplicantOrganisation, Registration, Representative
@@ -77,23 +75,14 @@ def account_action_throttle(request, action: str, address: str) -> Throttled | N
     throttle that refuses it, if a counter is past its limit. Counted before anything is looked up, so that a
     refusal says nothing about the address."""
     window = int(settings.PORTAL_ACCOUNT_WINDOW_SECONDS)
-    now = time.time()
     ip = client_ip(request)
     counters = [("ip", _key(action, "ip", ip), int(settings.PORTAL_ACCOUNT_ACTIONS_PER_IP)),
                 ("address", _key(action, "address", address_normalise(address)),
                  int(settings.PORTAL_ACCOUNT_ACTIONS_PER_ADDRESS))]
     refused = None
     for scope, key, limit in counters:
-        cache.add(f"{key}:start", now, window)
-        cache.add(key, 0, window)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
-            count = 1
-        if count > limit and refused is None:
-            started = float(cache.get(f"{key}:start") or now)
-            refused = Throttled(scope, max(1, math.ceil(started + window - now)))
+        if window_hit(key, window) > limit and refused is None:
+            refused = Throttled(scope, window_retry_after(key, window))
     if refused is not None:
         logger.warning("portal %s throttled: ip=%s scope=%s", action, ip, refused.scope,
                        extra={"client_ip": ip, "scope": refused.scope, "throttled": True, "channel": "portal"})

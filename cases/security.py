@@ -26,26 +26,14 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 from django.utils.translation import ngettext
-from rest_framework.settings import api_settings
+
+from config.ratelimit import client_ip, window_hit, window_retry_after
 
 logger = logging.getLogger("sttt.security")
 
 
 def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
-
-
-def client_ip(request) -> str:
-    """The client's address: REMOTE_ADDR, or the address the trusted proxies saw (REST_FRAMEWORK NUM_PROXIES,
-    set in production). X-Forwarded-For is never trusted without it: anyone can send that header."""
-    meta = request.META
-    remote = meta.get("REMOTE_ADDR") or "unknown"
-    proxies = api_settings.NUM_PROXIES
-    forwarded = meta.get("HTTP_X_FORWARDED_FOR")
-    if not proxies or not forwarded:
-        return remote
-    addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-    return addresses[-min(proxies, len(addresses))] if addresses else remote
 
 
 def _normalise(username) -> str:
@@ -104,23 +92,18 @@ def login_lockout(request, username) -> Lockout | None:
         failures = int(values.get(key) or 0)
         if failures >= limit:
             started = float(values.get(f"{key}:start") or now)
-            return Lockout(scope=scope, failures=failures, retry_after=max(1, math.ceil(started + _window() - now)))
+            return Lockout(scope=scope, failures=failures,
+                           retry_after=window_retry_after(key, _window(), started=started))
     return None
 
 
 def login_failure_record(request, username) -> dict[str, int]:
     """Count a failed sign-in and log it; the counts per scope after this failure."""
-    ip, window, now = client_ip(request), _window(), time.time()
+    ip, window = client_ip(request), _window()
     counts = {}
     reached = []
     for scope, key, limit in _counters(username, ip):
-        cache.add(f"{key}:start", now, window)
-        cache.add(key, 0, window)
-        try:
-            counts[scope] = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
-            counts[scope] = 1
+        counts[scope] = window_hit(key, window)
         if counts[scope] == limit:
             reached.append(scope)
     extra = {"username": _normalise(username), "client_ip": ip, "failures": counts["user_ip"],

@@ -17,17 +17,16 @@ import hashlib
 import io
 import logging
 import math
-import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
-from rest_framework.settings import api_settings
+
+from config.ratelimit import client_ip, window_hit, window_retry_after
 
 from .codes import code_format, code_normalise
 from .selectors import verifiable_by_sha256, verifiable_public
@@ -57,20 +56,6 @@ def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
-def client_ip(request) -> str:
-    """The client's address, as cases.security.client_ip finds it (that app is above this one): REMOTE_ADDR, or
-    the address the trusted proxies saw when REST_FRAMEWORK NUM_PROXIES is set; X-Forwarded-For alone is never
-    trusted."""
-    meta = request.META
-    remote = meta.get("REMOTE_ADDR") or "unknown"
-    proxies = api_settings.NUM_PROXIES
-    forwarded = meta.get("HTTP_X_FORWARDED_FOR")
-    if not proxies or not forwarded:
-        return remote
-    addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-    return addresses[-min(proxies, len(addresses))] if addresses else remote
-
-
 def _throttled(request, scope: str) -> int | None:
     """Count this request against its address's budget for `scope` ("lookup" or "upload"); the seconds to wait
     when the budget is spent, else None. The window starts at the address's first request."""
@@ -80,21 +65,13 @@ def _throttled(request, scope: str) -> int | None:
     window = _setting("DOCUMENTS_VERIFY_WINDOW_SECONDS", WINDOW_SECONDS_DEFAULT)
     ip = client_ip(request)
     key = f"verify:{scope}:{hashlib.sha256(ip.encode()).hexdigest()[:40]}"
-    now = time.time()
-    cache.add(f"{key}:start", now, window)
-    cache.add(key, 0, window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
-        count = 1
+    count = window_hit(key, window)
     if count <= limit:
         return None
     if count == limit + 1:
         security_logger.warning("verification throttled from now on: ip=%s scope=%s requests=%d window=%ss",
                                 ip, scope, count, window, extra={"client_ip": ip, "scope": scope, "throttled": True})
-    started = float(cache.get(f"{key}:start") or now)
-    return max(1, math.ceil(started + window - now))
+    return window_retry_after(key, window)
 
 
 def _too_many(request, retry_after: int):

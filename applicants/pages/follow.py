@@ -9,11 +9,9 @@ service each (applicants.dossiers), which checks again."""
 import hashlib
 import logging
 import math
-import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -23,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cases.errors import DomainError
-from documents.views import client_ip
+from config.ratelimit import client_ip, window_hit, window_retry_after
 
 from .. import dossiers as d
 from ..access import applicant_required
@@ -156,21 +154,13 @@ def lookup_throttled(request) -> int | None:
     window = int(getattr(settings, "PORTAL_LOOKUP_WINDOW_SECONDS", WINDOW_SECONDS_DEFAULT))
     ip = client_ip(request)
     key = lookup_key(ip)
-    now = time.time()
-    cache.add(f"{key}:start", now, window)
-    cache.add(key, 0, window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
-        count = 1
+    count = window_hit(key, window)
     if count <= limit:
         return None
     if count == limit + 1:
         security_logger.warning("portal lookup throttled from now on: ip=%s requests=%d window=%ss", ip, count, window,
                                 extra={"client_ip": ip, "scope": "portal-lookup", "throttled": True})
-    started = float(cache.get(f"{key}:start") or now)
-    return max(1, math.ceil(started + window - now))
+    return window_retry_after(key, window)
 
 
 def _normalise(value: str, length: int) -> str:

@@ -34,6 +34,8 @@ from .models import Rating, ResultDelivery, Submission
 
 logger = logging.getLogger(__name__)
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
 # --- The state in plain words ----------------------------------------------------------------------------------------
 
 # (code, wording) shown to the applicant. The codes are stable (API, data-state attributes); the wording is theirs.
@@ -227,6 +229,18 @@ def refusal_slip_format(submission: Submission) -> str:
     return "docx" if submission.refusal_slip else "pending"
 
 
+def document_open(document: IssuedDocument, *, stem: str) -> tuple[object, str, str]:
+    """A document addressed to the applicant, as a file to send: its signed PDF when it exists, else the DOCX as
+    issued: (open handle, file name, content type); 404 when storage has lost it."""
+    try:
+        if document_format(document) == "pdf":
+            return document.verifiable.pdf.open("rb"), f"{stem}.pdf", "application/pdf"
+        return document.file.open("rb"), f"{stem}.docx", DOCX
+    except FileNotFoundError:
+        logger.error("portal: the file of document %s is missing from storage", document.pk)
+        raise Http404 from None
+
+
 def refusal_slip_open(submission: Submission) -> tuple[object, str, str]:
     """The refusal slip's file to send: (open handle, file name, content type); 404 while there is none."""
     kind = refusal_slip_format(submission)
@@ -234,8 +248,7 @@ def refusal_slip_open(submission: Submission) -> tuple[object, str, str]:
         if kind == "pdf":
             return submission.refusal_document.pdf.open("rb"), "phieu-tu-choi-tiep-nhan.pdf", "application/pdf"
         if kind == "docx":
-            return (submission.refusal_slip.open("rb"), "phieu-tu-choi-tiep-nhan.docx",
-                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+            return submission.refusal_slip.open("rb"), "phieu-tu-choi-tiep-nhan.docx", DOCX
     except FileNotFoundError:
         logger.error("the refusal slip of online dossier %s is missing from storage", submission.pk)
     raise Http404

@@ -10,7 +10,7 @@ POST dossiers/{uuid}/rating/                           the satisfaction rating, 
 Representatives only (access.IsRepresentative); another organisation's dossier is 404, as an unknown one. Errors
 are RFC 7807 problems (cases/api/problems.py)."""
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -171,14 +171,7 @@ class DossierDocumentDownload(APIView):
     def get(self, request, uuid, document_id):
         submission = d.dossier_get(request.user, uuid)
         issued = d.document_of(submission, document_id)
-        stem = (issued.number_text or issued.kind).replace("/", "-")
-        try:
-            if d.document_format(issued) == "pdf":
-                handle, name, content_type = issued.verifiable.pdf.open("rb"), f"{stem}.pdf", "application/pdf"
-            else:
-                handle, name, content_type = issued.file.open("rb"), f"{stem}.docx", DOCX
-        except FileNotFoundError:
-            raise Http404 from None
+        handle, name, content_type = d.document_open(issued, stem=(issued.number_text or issued.kind).replace("/", "-"))
         d.document_delivered(document=issued, user=request.user)
         return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
 

@@ -13,7 +13,7 @@ import math
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -27,12 +27,10 @@ from .. import dossiers as d
 from ..access import applicant_required
 from ..models import Rating
 
-logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("sttt.security")
 
 PAGE_SIZE = 20
 SUPPLEMENT_ROWS = 3  # file inputs offered at once on the page (the API takes up to 10)
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _error_text(exc: DomainError) -> str:
@@ -82,14 +80,7 @@ def document(request, uuid, document_id: int):
     submission = d.dossier_get(request.user, uuid)
     issued = d.document_of(submission, document_id)
     stem = (issued.number_text or issued.get_kind_display() or issued.kind).replace("/", "-")
-    try:
-        if d.document_format(issued) == "pdf":
-            handle, name, content_type = issued.verifiable.pdf.open("rb"), f"{stem}.pdf", "application/pdf"
-        else:
-            handle, name, content_type = issued.file.open("rb"), f"{stem}.docx", DOCX
-    except FileNotFoundError:
-        logger.error("portal: the file of document %s is missing from storage", issued.pk)
-        raise Http404 from None
+    handle, name, content_type = d.document_open(issued, stem=stem)
     d.document_delivered(document=issued, user=request.user)
     return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
 

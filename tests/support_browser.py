@@ -12,6 +12,30 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENS = Path(os.environ.get("STTT_SCREENSHOTS", "/tmp/sttt-screens"))
+PHONE = {"width": 390, "height": 844}  # an applicant's phone
+
+
+def signed_in(browser, live_server, user, viewport, **context_options):
+    """A page in a browser context carrying the user's session (the sign-in pages are tested on their own)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport=viewport, locale="vi-VN", **context_options)
+    context.set_default_timeout(20_000)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    return context.new_page()
+
+
+def no_sideways_scroll(page, where: str, *, screens: str = "") -> None:
+    """Nothing sticks out sideways: the page is no wider than its window. screens: a prefix under which the page is
+    kept as a screenshot first (SCREENS/<screens>-<where>.png)."""
+    if screens:
+        page.screenshot(path=str(SCREENS / f"{screens}-{where}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{where} is {overflow}px too wide"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from cases import roles as r
 from inspections.models import Campaign, Document, Finding, FollowUp, SanctionDecision, ViolationRecord
 
 from .factories import UserFactory
-from .support_browser import SCREENS
+from .support_browser import SCREENS, no_sideways_scroll
 from .support_inspections import checklists_load, items_of, shop
 from .support_sanctions import provision_make
 from .test_inspections_field_tablets_browser import synced, tablet
@@ -38,11 +38,6 @@ def office(browser, live_server, user):
     page.locator("form button[type=submit]").last.click()
     page.wait_for_url(f"{live_server.url}/")
     return context, page
-
-
-def no_sideways_scroll(page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{where} is {overflow}px too wide"
 
 
 def document_listed(page, campaign, kind: str) -> bool:

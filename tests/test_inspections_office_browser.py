@@ -8,15 +8,11 @@ from cases import roles as r
 from inspections.models import Campaign, Establishment
 
 from .factories import UserFactory
+from .support_browser import no_sideways_scroll
 from .support_inspections import checklists_load, shop
 from .test_pages_browser_officer_and_head import sign_in
 
 WIDTHS = {"tablet": {"width": 768, "height": 1024}, "desktop": {"width": 1366, "height": 900}}
-
-
-def no_sideways_scroll(page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{where} is {overflow}px too wide"
 
 
 @pytest.mark.django_db(transaction=True)

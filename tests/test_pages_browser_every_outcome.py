@@ -13,16 +13,12 @@ from cases import services as case_services
 from cases.models import Case
 from licensing import services as licensing_services
 
+from .support_browser import no_sideways_scroll
 from .support_licensing import APPLICANTS, dossier, required_upload
 from .test_pages_browser_officer_and_head import action, reload_until, sign_in
 
 pytestmark = [pytest.mark.worker]
 WIDTHS = {"tablet": {"width": 768, "height": 1024}, "desktop": {"width": 1366, "height": 900}}
-
-
-def no_sideways_scroll(page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{where} is {overflow}px too wide"
 
 
 def received(officer, procedure="bulletin", name=""):

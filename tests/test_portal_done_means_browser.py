@@ -15,14 +15,14 @@ import pytest
 
 from . import support_licensing as sl
 from .conftest import wait_for
-from .support_browser import SCREENS
+from .support_browser import PHONE
+from .support_browser import no_sideways_scroll as _no_sideways_scroll
 from .support_demo import qr_of_first_page
 from .test_pages_browser_officer_and_head import action
 
 pytestmark = pytest.mark.xdist_group("embedded-demo")  # with the other tests of the embedded demo: built once
 
 PASSWORD = "demo-sttt-2026"
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 APPLICANT = "doanhnghiep1"
 RECEIVING_OFFICER = "canbo1"
@@ -34,6 +34,10 @@ def _context(browser, viewport):
                                   accept_downloads=True, service_workers="block")
     context.set_default_timeout(30_000)
     return context
+
+
+def no_sideways_scroll(page, name: str) -> None:
+    _no_sideways_scroll(page, name, screens="portal-done")
 
 
 def applicant_signed_in(browser, base):
@@ -54,12 +58,6 @@ def officer_signed_in(browser, base, username: str):
     page.locator("form button[type=submit]").last.click()
     page.wait_for_url(f"{base}/")
     return page
-
-
-def no_sideways_scroll(page, name: str) -> None:
-    page.screenshot(path=str(SCREENS / f"portal-done-{name}.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{name} is {overflow}px too wide"
 
 
 def submit_printing_licence(page, base, tmp_path, facility: str) -> str:

@@ -4,8 +4,6 @@ it (its electronic delivery, recorded once) and rates the handling. Nothing stic
 a desktop."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from applicants.models import Rating, ResultDelivery
 from cases import services as case_services
@@ -13,38 +11,25 @@ from cases.models import Case
 from cases.workflow import State
 
 from . import support_licensing as sl
-from .support_browser import SCREENS
+from .support_browser import PHONE, signed_in
+from .support_browser import no_sideways_scroll as _no_sideways_scroll
 from .support_portal_follow import issued, online_received, representative_make
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def signed_in(browser, live_server, user, viewport):
-    """A browser context carrying the user's session (the sign-in pages are tested on their own)."""
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=viewport, locale="vi-VN", accept_downloads=True)
-    context.set_default_timeout(20_000)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
-    return context.new_page()
-
-
 def no_sideways_scroll(page, name: str) -> None:
-    page.screenshot(path=str(SCREENS / f"portal-follow-{name}.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{name} is {overflow}px too wide"
+    _no_sideways_scroll(page, name, screens="portal-follow")
 
 
 def test_follow_a_dossier_answer_its_supplement_download_the_result_and_rate_it_on_a_phone(
         browser, live_server, officer, head, tmp_path):
     rep = representative_make("print")
     submission = online_received(rep, officer, path=("start_review", "request_supplement"))
-    page = signed_in(browser, live_server, rep, PHONE)
+    page = signed_in(browser, live_server, rep, PHONE, accept_downloads=True)
     page.goto(f"{live_server.url}/portal/")
     page.wait_for_selector(f'[data-dossier="{submission.uuid}"][data-state="supplement"]')
     no_sideways_scroll(page, "list")
@@ -91,7 +76,7 @@ def test_follow_a_dossier_answer_its_supplement_download_the_result_and_rate_it_
     rating = Rating.objects.get(case=case)
     assert (rating.score, rating.comment, rating.user_id) == (4, "Cán bộ hướng dẫn tận tình.", rep.pk)
 
-    desktop = signed_in(browser, live_server, rep, DESKTOP)
+    desktop = signed_in(browser, live_server, rep, DESKTOP, accept_downloads=True)
     desktop.goto(f"{live_server.url}/portal/dossiers/{submission.uuid}/")
     desktop.wait_for_selector('#rating[data-score="4"]')
     no_sideways_scroll(desktop, "rated-desktop")

@@ -3,38 +3,23 @@ that is refused and then the right one, declares and submits; an officer receive
 case begins. Nothing sticks out sideways on the phone."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from applicants.models import Submission
 from cases.models import Attachment
 
 from . import support_licensing as sl
-from .support_browser import SCREENS
+from .support_browser import PHONE, signed_in
+from .support_browser import no_sideways_scroll as _no_sideways_scroll
 from .support_portal_submit import representative_make
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def signed_in(browser, live_server, user, viewport):
-    """A browser context carrying the user's session (the sign-in pages are tested on their own)."""
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=viewport, locale="vi-VN")
-    context.set_default_timeout(20_000)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                          "url": live_server.url}])
-    return context.new_page()
-
-
 def no_sideways_scroll(page, name: str) -> None:
-    page.screenshot(path=str(SCREENS / f"portal-submit-{name}.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{name} is {overflow}px too wide"
+    _no_sideways_scroll(page, name, screens="portal-submit")
 
 
 def test_a_printing_licence_submitted_on_a_phone_and_received_by_an_officer(browser, live_server, officer, tmp_path):
